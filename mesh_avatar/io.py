@@ -1,0 +1,61 @@
+"""Atomic file writes: a crash never leaves a half-written file under its final name."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from mesh_avatar.errors import ExportError
+
+
+def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` (and parents) if needed and check that files can be written into it.
+
+    Raises:
+        ExportError: the folder cannot be created or is not writable.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    if not folder.is_dir():
+        raise ExportError(f"output path {folder} exists and is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"output folder {folder} is not writable")
+    return folder
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The temporary file is fsynced before the rename, so after a crash ``path`` holds either the old
+    content or the complete new content, never a prefix.
+    """
+    target = Path(path)
+    folder = ensure_writable_dir(target.parent if str(target.parent) else ".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def atomic_write_files(folder: str | os.PathLike[str], files: Mapping[str, bytes]) -> list[Path]:
+    """Write several files (name -> bytes) into ``folder``, each one atomically.
+
+    Returns the written paths in the order of ``files``.
+    """
+    base = ensure_writable_dir(folder)
+    return [atomic_write_bytes(base / name, data) for name, data in files.items()]

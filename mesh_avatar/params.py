@@ -225,7 +225,9 @@ class AvatarParams:
                     f"{expected_ndim[name]} dimensions with batch size {batch} first"
                 )
         if self.pose.shape[1] != POSE_DIM:
-            raise ParamsError(f"{source}: pose must have {POSE_DIM} values, got {self.pose.shape[1]}")
+            raise ParamsError(
+                f"{source}: pose must have {POSE_DIM} values, got {self.pose.shape[1]}"
+            )
         if tuple(self.lighting.shape[1:]) != (SH_BANDS, 3):
             raise ParamsError(
                 f"{source}: lighting must have shape (B, {SH_BANDS}, 3), "
@@ -246,7 +248,9 @@ class AvatarParams:
             if not torch.isfinite(value).all():
                 bad = int((~torch.isfinite(value)).sum())
                 raise ParamsError(f"{source}: {name} contains {bad} NaN or infinite value(s)")
-        self._check_range("identity", self.identity, -ranges.sigma_bound, ranges.sigma_bound, source)
+        self._check_range(
+            "identity", self.identity, -ranges.sigma_bound, ranges.sigma_bound, source
+        )
         self._check_range("albedo", self.albedo, -ranges.sigma_bound, ranges.sigma_bound, source)
         self._check_range("expression", self.expression, *ranges.expression, source)
         rb, tb = ranges.rotation_bound, ranges.translation_bound

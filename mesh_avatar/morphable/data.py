@@ -121,7 +121,8 @@ class MorphableModelData:
             if not isinstance(array, np.ndarray):
                 fail(f"{what} is missing or not an array")
             if array.ndim != len(shape) or any(
-                want is not None and got != want for got, want in zip(array.shape, shape)
+                want is not None and got != want
+                for got, want in zip(array.shape, shape, strict=True)
             ):
                 want_txt = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
                 fail(f"{what} has shape {array.shape}, expected {want_txt}")

@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 
 
-def blend_linear(mean: torch.Tensor, directions: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
+def blend_linear(
+    mean: torch.Tensor, directions: torch.Tensor, coeffs: torch.Tensor
+) -> torch.Tensor:
     """``mean + coeffs @ directions``, batched.
 
     Args:

@@ -56,15 +56,17 @@ class MorphableModel(nn.Module):
         self.register_buffer("faces", torch.from_numpy(data.faces.astype(np.int64)))
         self.register_buffer("face_uvs", torch.from_numpy(data.face_uvs.astype(np.int64)))
         self.register_buffer("uvs", torch.from_numpy(data.uvs).float())
-        self.register_buffer("mean_vertices", torch.from_numpy(data.vertices.reshape(v * 3)).float())
         self.register_buffer(
-            "identity_directions", scaled(data.identity_basis, data.identity_std)
+            "mean_vertices", torch.from_numpy(data.vertices.reshape(v * 3)).float()
         )
+        self.register_buffer("identity_directions", scaled(data.identity_basis, data.identity_std))
         self.register_buffer(
             "expression_directions", scaled(data.expression_basis, data.expression_std)
         )
         self.register_buffer("albedo_mean", torch.from_numpy(data.albedo_mean).float())
-        albedo_dirs = data.albedo_basis * data.albedo_std.reshape(-1, *[1] * (data.albedo_basis.ndim - 1))
+        albedo_dirs = data.albedo_basis * data.albedo_std.reshape(
+            -1, *[1] * (data.albedo_basis.ndim - 1)
+        )
         self.register_buffer("albedo_directions", torch.from_numpy(albedo_dirs).float())
 
     @classmethod

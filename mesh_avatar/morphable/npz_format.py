@@ -63,7 +63,9 @@ def model_to_bytes(data: MorphableModelData, float16: tuple[str, ...] = ()) -> b
     return npz_bytes(arrays)
 
 
-def save_model(data: MorphableModelData, path: str | os.PathLike[str], **kwargs: tuple[str, ...]) -> Path:
+def save_model(
+    data: MorphableModelData, path: str | os.PathLike[str], **kwargs: tuple[str, ...]
+) -> Path:
     """Write a model file atomically (see :func:`model_to_bytes` for options)."""
     return atomic_write_bytes(path, model_to_bytes(data, **kwargs))
 
@@ -92,7 +94,9 @@ def load_model_npz(path: str | os.PathLike[str]) -> MorphableModelData:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{source}: 'meta' entry is not valid JSON ({exc})") from None
     if meta.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{source}: format is {meta.get('format')!r}, expected {FORMAT_NAME!r}")
+        raise ModelFileError(
+            f"{source}: format is {meta.get('format')!r}, expected {FORMAT_NAME!r}"
+        )
     if meta.get("version") != FORMAT_VERSION:
         raise ModelFileError(
             f"{source}: format version {meta.get('version')!r} is not supported "

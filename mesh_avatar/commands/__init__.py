@@ -1,0 +1,1 @@
+"""Subcommands of the ``mesh-avatar`` command line, one module each."""

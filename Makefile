@@ -1,0 +1,50 @@
+# Thin entry points; the logic lives in scripts/. README quick start: `make setup`, `make test`.
+# VERBOSE=1 streams each step's output. PYTEST_ARGS="-k glb -x" passes options to pytest.
+
+SHELL := /bin/bash
+VENV_PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup deps test test-slow test-e2e lint format \
+	bench-render bench-batch bench-gan docs-images default-model
+
+help:  ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+setup:  ## install everything (system packages, .venv, npm tools), then generate 4 avatars
+	scripts/setup.sh
+
+deps:  ## install everything, no main job
+	scripts/setup.sh --no-job
+
+test:  ## lint + fast tests (installs first if needed); what .ci/run calls
+	scripts/test.sh fast $(PYTEST_ARGS)
+
+test-slow:  ## tests marked slow
+	scripts/test.sh slow $(PYTEST_ARGS)
+
+test-e2e:  ## real-client tests (Blender, Chromium, Xvfb); installs Blender
+	scripts/test.sh e2e $(PYTEST_ARGS)
+
+lint:  ## ruff check + ruff format --check
+	scripts/test.sh lint
+
+format: deps  ## apply ruff's safe fixes and formatting
+	.venv/bin/ruff check --fix --quiet . || true
+	.venv/bin/ruff format .
+
+bench-render: deps  ## fast vs pytorch3d renderer throughput
+	$(VENV_PY) bench/render.py
+
+bench-batch: deps  ## batch generation throughput
+	$(VENV_PY) bench/batch.py
+
+bench-gan: deps  ## GAN training step throughput
+	scripts/bench_gan.sh
+
+docs-images: deps  ## regenerate the images under docs/
+	$(VENV_PY) scripts/make_docs_images.py
+
+default-model: deps  ## rebuild data/default_head.npz
+	$(VENV_PY) -m mesh_avatar.morphable.default_builder --out data/default_head.npz

@@ -33,11 +33,12 @@ run_step() {
     fi
     local log
     log="$(mktemp "${TMPDIR:-/tmp}/mesh-avatar-step.XXXXXX")"
-    if "$@" >"$log" 2>&1; then
+    local status=0
+    "$@" >"$log" 2>&1 || status=$?
+    if [[ "$status" == "0" ]]; then
         rm -f "$log"
         return 0
     fi
-    local status=$?
     {
         printf '%s%serror:%s %s failed (exit %d)\n' "$_RED" "$_BOLD" "$_RESET" "$description" "$status"
         printf '  command: %s\n' "$*"

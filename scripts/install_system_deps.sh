@@ -82,7 +82,7 @@ if [[ "$(id -u)" != "0" ]]; then
 fi
 
 say "system packages: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-run_step "apt-get update" "${sudo_cmd[@]}" apt-get update -q
-run_step "apt-get install" "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-    "${missing[@]}"
+# env: sudo drops the caller's environment. Lock timeout: wait for another apt instead of failing.
+apt=("${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
+run_step "apt-get update" "${apt[@]}" update
+run_step "apt-get install" "${apt[@]}" install -y --no-install-recommends "${missing[@]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image
 from support.blender import blender_import
 from support.minimal_gltf import triangle_glb
 from support.three_client import three_load
+from support.xvfb import xvfb_display
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +66,14 @@ def test_three_loads_morph_targets_and_renders(morph_glb: Path, tmp_path: Path) 
 def test_three_rejects_junk(junk_glb: Path) -> None:
     with pytest.raises(AssertionError, match=r"three\.js could not load"):
         three_load(junk_glb)
+
+
+def test_xvfb_gives_separate_displays_that_accept_connections() -> None:
+    with xvfb_display() as first, xvfb_display(width=640, height=480) as second:
+        assert first != second
+        sockets = [Path(f"/tmp/.X11-unix/X{d.lstrip(':')}") for d in (first, second)]
+        for path in sockets:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(str(path))
+    for path in sockets:
+        assert not path.exists()  # servers stopped and cleaned up

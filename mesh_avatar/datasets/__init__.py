@@ -1,0 +1,1 @@
+"""Training data: populations of avatars, the synthetic target-set builder, image folders."""

@@ -1,0 +1,240 @@
+"""Configuration of the GAN and of a training run: nested frozen dataclasses, validated on creation.
+
+A run writes its resolved :class:`TrainConfig` as JSON (:func:`config_to_dict`) and a checkpoint
+stores the same dictionary; :func:`config_from_dict` reads it back and rejects unknown keys.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from typing import Any, TypeVar
+
+from mesh_avatar.errors import MeshAvatarError
+
+
+class ConfigError(MeshAvatarError, ValueError):
+    """A GAN or training option has an invalid value."""
+
+
+#: Image sizes the discriminator is built for (16 and 32 keep tests fast).
+RESOLUTIONS = (16, 32, 64, 128, 256)
+#: Known differentiable augmentations (see :mod:`mesh_avatar.gan.augment`).
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+
+def _positive(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ConfigError(f"{type(owner).__name__}.{name} must be positive, got {value!r}")
+
+
+def _non_negative(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{type(owner).__name__}.{name} must be 0 or more, got {value!r}")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Mapping network and coefficient heads.
+
+    Bounds are in the units of :class:`~mesh_avatar.params.AvatarParams`: std units for identity
+    and albedo, radians for rotations, metres for translation; ``lighting_bound`` is the largest
+    change of each SH coefficient from the default white ambient light.
+    """
+
+    z_dim: int = 64
+    w_dim: int = 128
+    mapping_layers: int = 4
+    identity_bound: float = 3.0
+    albedo_bound: float = 3.0
+    pca_expression_bound: float = 3.0
+    yaw_bound: float = 0.6
+    pitch_bound: float = 0.4
+    roll_bound: float = 0.3
+    translation_bound: float = 0.05
+    lighting_bound: float = 1.5
+    #: Side of the optional UV detail texture head (0: no detail head).
+    detail_resolution: int = 0
+    detail_bound: float = 0.1
+    #: Initial blendshape weight (the sigmoid head's bias), so training starts near neutral.
+    initial_expression: float = 0.02
+    #: Decay of the running mean of w used for truncation.
+    w_avg_beta: float = 0.995
+
+    def __post_init__(self) -> None:
+        _positive(self, "z_dim", "w_dim", "mapping_layers")
+        _positive(self, "identity_bound", "albedo_bound", "pca_expression_bound")
+        _positive(self, "yaw_bound", "pitch_bound", "roll_bound", "translation_bound")
+        _positive(self, "lighting_bound", "detail_bound")
+        _non_negative(self, "detail_resolution")
+        if not 0.0 < self.initial_expression < 1.0:
+            raise ConfigError("GeneratorConfig.initial_expression must lie in (0, 1)")
+        if not 0.0 <= self.w_avg_beta < 1.0:
+            raise ConfigError("GeneratorConfig.w_avg_beta must lie in [0, 1)")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Residual CNN; channels at resolution r are ``min(channel_base // r, channel_max)``."""
+
+    channel_base: int = 2048
+    channel_max: int = 128
+    mbstd_group: int = 4
+
+    def __post_init__(self) -> None:
+        _positive(self, "channel_base", "channel_max", "mbstd_group")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Non-saturating logistic loss with a lazy R1 penalty (every ``r1_interval`` D steps)."""
+
+    r1_gamma: float = 0.05
+    r1_interval: int = 16
+
+    def __post_init__(self) -> None:
+        _non_negative(self, "r1_gamma")
+        _positive(self, "r1_interval")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """DiffAugment-style augmentation applied to real and generated images before D."""
+
+    policy: tuple[str, ...] = ("translation",)
+    translation: float = 0.125
+    cutout: float = 0.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policy", tuple(self.policy))
+        unknown = [p for p in self.policy if p not in AUGMENTATIONS]
+        if unknown:
+            raise ConfigError(
+                f"unknown augmentation(s) {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}"
+            )
+        if not 0.0 <= self.translation <= 0.5 or not 0.0 <= self.cutout <= 1.0:
+            raise ConfigError("augment translation must lie in [0, 0.5] and cutout in [0, 1]")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam settings (StyleGAN2 defaults at small scale)."""
+
+    lr_g: float = 0.002
+    lr_d: float = 0.002
+    beta1: float = 0.0
+    beta2: float = 0.99
+
+    def __post_init__(self) -> None:
+        _positive(self, "lr_g", "lr_d")
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise ConfigError("Adam betas must lie in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; saved as ``config.json`` in the run folder."""
+
+    data: str
+    model: str = "default"
+    renderer: str = "auto"
+    resolution: int = 64
+    batch: int = 32
+    steps: int = 3000
+    seed: int = 0
+    ema_halflife_images: int = 4000
+    ema_rampup: float = 0.05
+    log_every: int = 10
+    snapshot_every: int = 250
+    checkpoint_every: int = 250
+    grid_size: int = 16
+    keep_checkpoints: int = 2
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise ConfigError(
+                f"resolution must be one of {', '.join(map(str, RESOLUTIONS))}, "
+                f"got {self.resolution}"
+            )
+        _positive(self, "batch", "steps", "log_every", "snapshot_every", "checkpoint_every")
+        _positive(self, "grid_size", "keep_checkpoints")
+        _non_negative(self, "seed", "ema_halflife_images", "ema_rampup")
+        if self.batch < 2:
+            raise ConfigError("batch must be at least 2 (the minibatch-stddev layer needs pairs)")
+
+
+T = TypeVar("T")
+
+
+def config_to_dict(config: object) -> dict[str, Any]:
+    """A JSON-ready dictionary (tuples become lists)."""
+    if not is_dataclass(config):
+        raise TypeError("config_to_dict takes a dataclass instance")
+    return _plain(asdict(config))  # type: ignore[arg-type]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
+    """Build ``cls`` from a dictionary written by :func:`config_to_dict`.
+
+    Missing keys take their defaults; unknown keys raise :class:`ConfigError`, naming ``where``.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            kwargs[name] = config_from_dict(hint, value, f"{where}.{name}")
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            kwargs[name] = tuple(value)
+        elif hint is float and isinstance(value, int) and not isinstance(value, bool):
+            kwargs[name] = float(value)
+        else:
+            expected = _expected_type(hint)
+            if expected is not None and not isinstance(value, expected):
+                raise ConfigError(
+                    f"{where}.{name}: expected {expected.__name__}, got {type(value).__name__}"
+                )
+            kwargs[name] = value
+    required = [
+        n for n, f in known.items() if f.default is MISSING and f.default_factory is MISSING
+    ]
+    missing = [n for n in required if n not in kwargs]
+    if missing:
+        raise ConfigError(f"{where}: missing option(s) {', '.join(missing)}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _expected_type(hint: Any) -> type | None:
+    if hint in (int, float, str, bool):
+        return hint
+    if isinstance(hint, types.UnionType):
+        return None
+    return None

@@ -1,0 +1,153 @@
+"""Generator: noise -> mapping MLP -> w -> named, bounded coefficient heads -> AvatarParams.
+
+========== ======================================================================================
+head       output
+========== ======================================================================================
+identity   ``identity_bound * tanh(h / identity_bound)`` (std units; about N(0, 1) at init)
+expression blendshape models: ``sigmoid(h)`` in [0, 1], biased towards ``initial_expression``;
+           PCA models: ``pca_expression_bound * tanh(h / bound)``
+albedo     ``albedo_bound * tanh(h / albedo_bound)``
+pose       yaw/pitch/roll ``bound * tanh(h)`` (radians), translation ``bound * tanh(h)`` (metres)
+lighting   default white ambient SH + ``lighting_bound * tanh(h)``
+detail     optional (B, 3, r, r) UV residual ``detail_bound * tanh(h)``
+========== ======================================================================================
+
+Pose, lighting and detail heads start with small weights, so a new generator renders frontal,
+evenly lit faces whose shape and albedo follow roughly the model's prior.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+from mesh_avatar.gan.config import GeneratorConfig
+from mesh_avatar.gan.layers import EqualLinear, leaky_relu
+from mesh_avatar.params import (
+    LIGHTING_DIM,
+    POSE_DIM,
+    AvatarParams,
+    CoefficientLayout,
+    default_ambient_sh,
+)
+
+
+def normalize_z(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(B, Z) -> (B, Z) scaled to unit root-mean-square per sample (StyleGAN's pixel norm)."""
+    return z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + eps)
+
+
+def default_lighting_flat(batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(B, 27) flat SH lighting of uniform white light of intensity 1."""
+    flat = torch.zeros(batch, LIGHTING_DIM, device=device)
+    flat[:, :3] = default_ambient_sh()
+    return flat
+
+
+class MappingNetwork(nn.Module):
+    """(B, z_dim) noise -> (B, w_dim) latent; the last layer is linear so w is centred at init."""
+
+    def __init__(self, z_dim: int, w_dim: int, layers: int) -> None:
+        super().__init__()
+        sizes = [z_dim] + [w_dim] * layers
+        self.fcs = nn.ModuleList(EqualLinear(a, b) for a, b in pairwise(sizes))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = normalize_z(z)
+        for index, fc in enumerate(self.fcs):
+            x = fc(x)
+            if index < len(self.fcs) - 1:
+                x = leaky_relu(x)
+        return x
+
+
+class CoefficientGenerator(nn.Module):
+    """Maps noise to :class:`AvatarParams` for one morphable model layout.
+
+    Args:
+        layout: the morphable model's coefficient layout.
+        config: network sizes and output bounds.
+        expression_kind: ``"blendshape"`` (sigmoid weights) or ``"pca"`` (tanh, std units).
+    """
+
+    w_avg: torch.Tensor
+
+    def __init__(
+        self,
+        layout: CoefficientLayout,
+        config: GeneratorConfig | None = None,
+        expression_kind: str = "blendshape",
+    ) -> None:
+        super().__init__()
+        config = config or GeneratorConfig()
+        self.layout = layout
+        self.config = config
+        self.expression_kind = expression_kind
+        c = config
+        self.mapping = MappingNetwork(c.z_dim, c.w_dim, c.mapping_layers)
+        logit = math.log(c.initial_expression / (1.0 - c.initial_expression))
+        blend = expression_kind == "blendshape"
+        self.identity_head = EqualLinear(c.w_dim, layout.n_identity)
+        self.expression_head = EqualLinear(
+            c.w_dim, layout.n_expression, bias_init=logit if blend else 0.0
+        )
+        self.albedo_head = EqualLinear(c.w_dim, layout.n_albedo)
+        self.pose_head = EqualLinear(c.w_dim, POSE_DIM)
+        self.lighting_head = EqualLinear(c.w_dim, LIGHTING_DIM)
+        self.detail_head = (
+            EqualLinear(c.w_dim, 3 * c.detail_resolution**2) if c.detail_resolution else None
+        )
+        with torch.no_grad():
+            self.expression_head.weight.mul_(0.5)
+            self.pose_head.weight.mul_(0.05)
+            self.lighting_head.weight.mul_(0.05)
+            if self.detail_head is not None:
+                self.detail_head.weight.mul_(0.01)
+        self.register_buffer("w_avg", torch.zeros(c.w_dim))
+        bounds = [c.yaw_bound, c.pitch_bound, c.roll_bound] + [c.translation_bound] * 3
+        self.register_buffer("pose_bounds", torch.tensor(bounds), persistent=False)
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.z_dim
+
+    def map(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """(B, z_dim) -> (B, w_dim), pulled towards the running mean ``w_avg`` by ``truncation``."""
+        w = self.mapping(z)
+        if truncation != 1.0:
+            w = self.w_avg + truncation * (w - self.w_avg)
+        return w
+
+    @torch.no_grad()
+    def update_w_avg(self, w: torch.Tensor) -> None:
+        """Track the running mean of w (call in training with the batch's w)."""
+        self.w_avg.lerp_(w.detach().mean(0), 1.0 - self.config.w_avg_beta)
+
+    def synthesize(self, w: torch.Tensor) -> AvatarParams:
+        """(B, w_dim) -> AvatarParams with every group inside its bounds."""
+        c = self.config
+        identity = c.identity_bound * torch.tanh(self.identity_head(w) / c.identity_bound)
+        h_exp = self.expression_head(w)
+        if self.expression_kind == "blendshape":
+            expression = torch.sigmoid(h_exp)
+        else:
+            expression = c.pca_expression_bound * torch.tanh(h_exp / c.pca_expression_bound)
+        albedo = c.albedo_bound * torch.tanh(self.albedo_head(w) / c.albedo_bound)
+        pose = self.pose_bounds * torch.tanh(self.pose_head(w))
+        lighting = default_lighting_flat(w.shape[0], w.device) + c.lighting_bound * torch.tanh(
+            self.lighting_head(w)
+        )
+        flat = torch.cat([identity, expression, albedo, pose, lighting], dim=1)
+        params = AvatarParams.from_flat(flat, self.layout)
+        if self.detail_head is not None:
+            r = c.detail_resolution
+            detail = c.detail_bound * torch.tanh(self.detail_head(w)).reshape(-1, 3, r, r)
+            params = params.with_fields(detail=detail)
+        return params
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0) -> AvatarParams:
+        """(B, z_dim) noise -> AvatarParams (batch B)."""
+        return self.synthesize(self.map(z, truncation))

@@ -1,0 +1,462 @@
+"""Training: small step functions and a loop that logs, snapshots and checkpoints.
+
+One iteration renders one batch of generated avatars and uses it twice (rendering dominates the
+cost on CPU): first, detached, for the discriminator step; then, with its graph, for the generator
+step through the just-updated discriminator. Every random draw of step ``s`` comes from generators
+seeded by ``(seed, s)``, so a resumed run continues exactly like an uninterrupted one.
+
+Multi-GPU (``torchrun --nproc_per_node N mesh-avatar train ...`` with CUDA): one process per GPU,
+each with ``batch / N`` samples and its own random streams; gradients are averaged with
+``all_reduce`` before every optimiser step (what DistributedDataParallel does; done by hand as in
+StyleGAN3 because the networks switch ``requires_grad`` between phases). Rank 0 writes all files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mesh_avatar.gan.augment import diff_augment
+from mesh_avatar.gan.checkpoint import (
+    build_generator,
+    check_model_matches,
+    latent_for,
+    load_checkpoint,
+    model_record,
+    save_checkpoint,
+)
+from mesh_avatar.gan.config import TrainConfig, config_to_dict
+from mesh_avatar.gan.discriminator import Discriminator
+from mesh_avatar.gan.ema import ema_beta, update_ema
+from mesh_avatar.gan.generator import CoefficientGenerator
+from mesh_avatar.gan.losses import discriminator_loss, generator_loss, lazy_r1_loss, r1_penalty
+from mesh_avatar.gan.rendering import RenderFn
+from mesh_avatar.io import atomic_write_bytes
+from mesh_avatar.params import AvatarParams
+from mesh_avatar.sampling import avatar_seed
+
+log = logging.getLogger(__name__)
+
+# Random streams of one step (see step_generator).
+STREAM_LATENT, STREAM_REAL, STREAM_AUGMENT = 0, 1, 2
+CHECKPOINT_PREFIX = "checkpoint-"
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """Where this process sits in a multi-process run (rank 0 of 1 when alone)."""
+
+    rank: int = 0
+    world: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+@dataclass
+class TrainState:
+    """Networks, optimisers and counters of a run."""
+
+    generator: CoefficientGenerator
+    generator_ema: CoefficientGenerator
+    discriminator: Discriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    step: int = 0
+    images_seen: int = 0
+
+
+def build_state(config: TrainConfig, model: Any, device: torch.device | str = "cpu") -> TrainState:
+    """New networks for ``model`` (initialised from ``config.seed``) and their optimisers."""
+    torch.manual_seed(config.seed)
+    generator = build_generator(config, model).to(device)
+    discriminator = Discriminator(config.resolution, config.discriminator).to(device)
+    generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)
+    o = config.optim
+    # Lazy regularisation: D's Adam settings are adjusted for the R1 steps (StyleGAN2).
+    ratio = config.loss.r1_interval / (config.loss.r1_interval + 1)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), eps=1e-8)
+    opt_d = torch.optim.Adam(
+        discriminator.parameters(),
+        lr=o.lr_d * ratio,
+        betas=(o.beta1**ratio, o.beta2**ratio),
+        eps=1e-8,
+    )
+    return TrainState(generator, generator_ema, discriminator, opt_g, opt_d)
+
+
+def step_generator(seed: int, step: int, stream: int, rank: int = 0) -> torch.Generator:
+    """CPU generator for one random stream of one step (and one process)."""
+    return torch.Generator().manual_seed(avatar_seed(seed, (step * 8 + stream) * 1024 + rank))
+
+
+def latent_batch(seed: int, step: int, batch: int, z_dim: int, rank: int = 0) -> torch.Tensor:
+    """(batch, z_dim) noise of step ``step``."""
+    return torch.randn(batch, z_dim, generator=step_generator(seed, step, STREAM_LATENT, rank))
+
+
+def real_batch(
+    images: torch.Tensor, seed: int, step: int, batch: int, rank: int = 0
+) -> torch.Tensor:
+    """(batch, 3, R, R) real images in [-1, 1], drawn (with replacement) from uint8 ``images``."""
+    gen = step_generator(seed, step, STREAM_REAL, rank)
+    index = torch.randint(0, images.shape[0], (batch,), generator=gen)
+    return images[index].float() / 127.5 - 1.0
+
+
+def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    module.requires_grad_(flag)
+
+
+def average_gradients(module: nn.Module, dist_info: Distributed) -> None:
+    """All-reduce (mean) gradients across processes; no-op for a single process."""
+    if dist_info.world == 1:
+        return
+    import torch.distributed as dist
+
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.flatten() for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist_info.world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def render_fakes(
+    state: TrainState, model: Any, render: RenderFn, z: torch.Tensor
+) -> tuple[torch.Tensor, AvatarParams]:
+    """Generate params from ``z`` and render them (with the graph back to G)."""
+    params = state.generator(z)
+    with torch.no_grad():
+        state.generator.update_w_avg(state.generator.map(z))
+    return render(model, params), params
+
+
+def discriminator_step(
+    state: TrainState,
+    reals: torch.Tensor,
+    fakes: torch.Tensor,
+    config: TrainConfig,
+    augment_gen: torch.Generator,
+    dist_info: Distributed | None = None,
+) -> dict[str, float]:
+    """One D update on reals and detached fakes; adds the lazy R1 term every ``r1_interval`` steps."""
+    dist_info = dist_info or Distributed()
+    set_requires_grad(state.discriminator, True)
+    state.opt_d.zero_grad(set_to_none=True)
+    do_r1 = config.loss.r1_gamma > 0 and state.step % config.loss.r1_interval == 0
+    real_in = diff_augment(reals, config.augment, augment_gen).detach()
+    real_in.requires_grad_(do_r1)
+    fake_in = diff_augment(fakes.detach(), config.augment, augment_gen)
+    real_logits = state.discriminator(real_in)
+    fake_logits = state.discriminator(fake_in)
+    loss = discriminator_loss(real_logits, fake_logits)
+    stats = {
+        "loss_d": float(loss),
+        "d_real": float(real_logits.mean()),
+        "d_fake": float(fake_logits.mean()),
+    }
+    if do_r1:
+        penalty = r1_penalty(real_in, real_logits)
+        loss = loss + lazy_r1_loss(penalty, config.loss.r1_gamma, config.loss.r1_interval)
+        stats["r1"] = float(penalty)
+    loss.backward()
+    average_gradients(state.discriminator, dist_info)
+    state.opt_d.step()
+    return stats
+
+
+def generator_step(
+    state: TrainState,
+    fakes: torch.Tensor,
+    config: TrainConfig,
+    augment_gen: torch.Generator,
+    dist_info: Distributed | None = None,
+) -> dict[str, float]:
+    """One G update: the non-saturating loss of D on ``fakes`` (which still carry G's graph)."""
+    dist_info = dist_info or Distributed()
+    set_requires_grad(state.discriminator, False)
+    state.opt_g.zero_grad(set_to_none=True)
+    logits = state.discriminator(diff_augment(fakes, config.augment, augment_gen))
+    loss = generator_loss(logits)
+    loss.backward()
+    average_gradients(state.generator, dist_info)
+    state.opt_g.step()
+    set_requires_grad(state.discriminator, True)
+    return {"loss_g": float(loss)}
+
+
+def train_step(
+    state: TrainState,
+    model: Any,
+    render: RenderFn,
+    images: torch.Tensor,
+    config: TrainConfig,
+    dist_info: Distributed | None = None,
+) -> dict[str, float]:
+    """One iteration (render, D step, G step, EMA update); advances ``state.step``."""
+    dist_info = dist_info or Distributed()
+    local_batch = max(2, config.batch // dist_info.world)
+    step, seed, rank = state.step, config.seed, dist_info.rank
+    z = latent_batch(seed, step, local_batch, state.generator.z_dim, rank).to(dist_info.device)
+    reals = real_batch(images, seed, step, local_batch, rank).to(dist_info.device)
+    augment_gen = step_generator(seed, step, STREAM_AUGMENT, rank)
+    fakes, _ = render_fakes(state, model, render, z)
+    stats = discriminator_step(state, reals, fakes, config, augment_gen, dist_info)
+    stats.update(generator_step(state, fakes, config, augment_gen, dist_info))
+    state.images_seen += local_batch * dist_info.world
+    beta = ema_beta(config.batch, state.images_seen, config.ema_halflife_images, config.ema_rampup)
+    update_ema(state.generator_ema, state.generator, beta)
+    state.step += 1
+    return stats
+
+
+# ---------------------------------------------------------------------------------- run files
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return run_dir / f"{CHECKPOINT_PREFIX}{step:06d}.pt"
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoints of a run, oldest first."""
+    return sorted(run_dir.glob(f"{CHECKPOINT_PREFIX}[0-9]*.pt"))
+
+
+def state_to_checkpoint(
+    state: TrainState, config: TrainConfig, model: Any, stats: dict[str, float]
+) -> dict[str, Any]:
+    return {
+        "step": state.step,
+        "images_seen": state.images_seen,
+        "config": config_to_dict(config),
+        "model": model_record(model),
+        "generator": state.generator.state_dict(),
+        "generator_ema": state.generator_ema.state_dict(),
+        "discriminator": state.discriminator.state_dict(),
+        "optimizer_g": state.opt_g.state_dict(),
+        "optimizer_d": state.opt_d.state_dict(),
+        "stats": {k: float(v) for k, v in stats.items()},
+    }
+
+
+def restore_state(state: TrainState, checkpoint: dict[str, Any], model: Any, source: str) -> None:
+    """Load weights, optimiser states and counters from a checkpoint dictionary."""
+    check_model_matches(checkpoint["model"], model, source)
+    state.generator.load_state_dict(checkpoint["generator"])
+    state.generator_ema.load_state_dict(checkpoint["generator_ema"])
+    state.discriminator.load_state_dict(checkpoint["discriminator"])
+    state.opt_g.load_state_dict(checkpoint["optimizer_g"])
+    state.opt_d.load_state_dict(checkpoint["optimizer_d"])
+    state.step = int(checkpoint["step"])
+    state.images_seen = int(checkpoint["images_seen"])
+
+
+def write_checkpoint(
+    run_dir: Path, state: TrainState, config: TrainConfig, model: Any, stats: dict[str, float]
+) -> Path:
+    """Atomically write ``checkpoint-<step>.pt`` and prune the oldest beyond ``keep_checkpoints``."""
+    path = save_checkpoint(
+        checkpoint_path(run_dir, state.step), state_to_checkpoint(state, config, model, stats)
+    )
+    for old in list_checkpoints(run_dir)[: -config.keep_checkpoints]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def image_grid(images: torch.Tensor, columns: int) -> np.ndarray:
+    """(N, 3, H, W) in [-1, 1] -> (rows*H, columns*W, 3) uint8 tiled grid."""
+    from mesh_avatar.datasets.synthetic import images_to_uint8
+
+    tiles = images_to_uint8(images)
+    n, h, w, _ = tiles.shape
+    rows = math.ceil(n / columns)
+    grid = np.zeros((rows * h, columns * w, 3), np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    return grid
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    from mesh_avatar.datasets.synthetic import png_bytes
+
+    atomic_write_bytes(path, png_bytes(image))
+
+
+def snapshot_latents(config: TrainConfig, z_dim: int) -> torch.Tensor:
+    """Fixed noise for sample grids: avatars 0..grid_size-1 of the run seed."""
+    return torch.cat([latent_for(config.seed, i, z_dim) for i in range(config.grid_size)])
+
+
+@torch.no_grad()
+def render_snapshot(
+    generator: CoefficientGenerator, model: Any, render: RenderFn, z: torch.Tensor
+) -> np.ndarray:
+    images = torch.cat([render(model, generator(chunk)) for chunk in z.split(16)])
+    return image_grid(images.cpu(), columns=math.ceil(math.sqrt(len(z))))
+
+
+class StatsLog:
+    """JSONL statistics (one object per logged step) plus TensorBoard scalars."""
+
+    def __init__(self, run_dir: Path, resume_step: int, tensorboard: bool = True) -> None:
+        self.path = run_dir / "stats.jsonl"
+        if self.path.exists():  # drop lines logged after the checkpoint we resume from
+            kept = [
+                line
+                for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= resume_step
+            ]
+            atomic_write_bytes(self.path, "".join(line + "\n" for line in kept).encode())
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step + 1)
+
+    def write(self, record: dict[str, Any]) -> None:
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+        if self.writer is not None:
+            for key, value in record.items():
+                if key != "step" and isinstance(value, int | float):
+                    self.writer.add_scalar(key, value, record["step"])
+
+    def image(self, tag: str, grid: np.ndarray, step: int) -> None:
+        if self.writer is not None:
+            self.writer.add_image(tag, grid, step, dataformats="HWC")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    model: Any,
+    render: RenderFn,
+    images: torch.Tensor,
+    resume_from: Path | None = None,
+    progress: bool = True,
+    dist_info: Distributed | None = None,
+    tensorboard: bool = True,
+) -> TrainState:
+    """Train until ``config.steps``; resumable from any checkpoint of the run.
+
+    Args:
+        config: the resolved run configuration (written to ``run_dir/config.json`` by the caller).
+        run_dir: the run folder (checkpoints, sample grids, stats).
+        model: the morphable model (on the training device).
+        render: params -> images at ``config.resolution``.
+        images: (N, 3, R, R) uint8 real images.
+        resume_from: a checkpoint of this run to continue from.
+    """
+    dist_info = dist_info or Distributed()
+    from tqdm import tqdm
+
+    state = build_state(config, model, dist_info.device)
+    if resume_from is not None:
+        restore_state(state, load_checkpoint(resume_from), model, str(resume_from))
+        log.info("resumed from %s at step %d", resume_from, state.step)
+    main = dist_info.is_main
+    stats_log = StatsLog(run_dir, state.step, tensorboard) if main else None
+    fixed_z = snapshot_latents(config, state.generator.z_dim).to(dist_info.device)
+    if main and state.step == 0:
+        reals = real_batch(images, config.seed, 0, config.grid_size)
+        write_png(run_dir / "reals.png", image_grid(reals, math.ceil(math.sqrt(len(reals)))))
+    last_stats: dict[str, float] = {}
+    window_start, window_steps = time.perf_counter(), 0
+    bar = tqdm(
+        total=config.steps,
+        initial=state.step,
+        desc="train",
+        unit="step",
+        disable=not (progress and main),
+    )
+    try:
+        while state.step < config.steps:
+            stats = train_step(state, model, render, images, config, dist_info)
+            last_stats.update(stats)
+            window_steps += 1
+            bar.update(1)
+            step = state.step
+            if step % config.log_every == 0 or step == config.steps:
+                elapsed = time.perf_counter() - window_start
+                speed = window_steps * config.batch / max(elapsed, 1e-9)
+                record = {"step": step, "images_seen": state.images_seen, **last_stats}
+                record.update({"sec_per_step": elapsed / window_steps, "images_per_sec": speed})
+                bar.set_postfix(
+                    loss_g=f"{last_stats['loss_g']:.3f}",
+                    loss_d=f"{last_stats['loss_d']:.3f}",
+                    img_s=f"{speed:.1f}",
+                )
+                if stats_log is not None:
+                    stats_log.write(record)
+                window_start, window_steps = time.perf_counter(), 0
+            if main and (step % config.snapshot_every == 0 or step == config.steps):
+                grid = render_snapshot(state.generator_ema, model, render, fixed_z)
+                write_png(run_dir / f"samples-{step:06d}.png", grid)
+                if stats_log is not None:
+                    stats_log.image("samples", grid, step)
+            if main and (step % config.checkpoint_every == 0 or step == config.steps):
+                write_checkpoint(run_dir, state, config, model, last_stats)
+    finally:
+        bar.close()
+        if stats_log is not None:
+            stats_log.close()
+    return state
+
+
+# ---------------------------------------------------------------------------------- run folders
+def next_run_dir(out: Path, name: str) -> Path:
+    """``out/NNNNN-name`` with the next free number."""
+    numbers = [
+        int(p.name.split("-", 1)[0])
+        for p in out.glob("[0-9][0-9][0-9][0-9][0-9]-*")
+        if p.is_dir() and p.name.split("-", 1)[0].isdigit()
+    ]
+    return out / f"{max(numbers, default=-1) + 1:05d}-{name}"
+
+
+def find_resumable(out: Path) -> tuple[Path, Path] | None:
+    """The newest run under ``out`` (or ``out`` itself) with a checkpoint: (run_dir, checkpoint)."""
+    candidates = [out] if (out / "config.json").is_file() else []
+    candidates += sorted(
+        (p for p in out.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.is_dir()), reverse=True
+    )
+    for run_dir in candidates:
+        checkpoints = list_checkpoints(run_dir)
+        if checkpoints and (run_dir / "config.json").is_file():
+            return run_dir, checkpoints[-1]
+    return None
+
+
+def init_distributed() -> Distributed:
+    """Join the process group when started by torchrun with CUDA; else a single CPU/GPU process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and torch.cuda.is_available():
+        import torch.distributed as dist
+
+        rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        dist.init_process_group("nccl")
+        return Distributed(rank=rank, world=world, device=torch.device("cuda", local))
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    return Distributed(device=device)

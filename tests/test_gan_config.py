@@ -1,0 +1,59 @@
+"""Config validation and JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mesh_avatar.gan.config import (
+    AugmentConfig,
+    ConfigError,
+    GeneratorConfig,
+    TrainConfig,
+    config_from_dict,
+    config_to_dict,
+)
+
+
+def test_round_trip_through_json():
+    config = TrainConfig(
+        data="d", resolution=32, batch=8, generator=GeneratorConfig(z_dim=16),
+        augment=AugmentConfig(policy=("color", "cutout")),
+    )  # fmt: skip
+    text = json.dumps(config_to_dict(config))
+    assert config_from_dict(TrainConfig, json.loads(text)) == config
+
+
+def test_unknown_and_missing_keys_are_reported():
+    with pytest.raises(ConfigError, match=r"config.generator: unknown option\(s\) zdim"):
+        config_from_dict(TrainConfig, {"data": "x", "generator": {"zdim": 3}})
+    with pytest.raises(ConfigError, match="missing option"):
+        config_from_dict(TrainConfig, {})
+    with pytest.raises(ConfigError, match="expected int"):
+        config_from_dict(TrainConfig, {"data": "x", "batch": "many"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"resolution": 48}, "resolution must be one of"),
+        ({"batch": 1}, "at least 2"),
+        ({"steps": 0}, "steps must be positive"),
+    ],
+)
+def test_invalid_values(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(data="d", **kwargs)
+
+
+def test_unknown_augmentation():
+    with pytest.raises(ConfigError, match="unknown augmentation"):
+        AugmentConfig(policy=("blur",))
+
+
+def test_generator_config_checks():
+    with pytest.raises(ConfigError, match="initial_expression"):
+        GeneratorConfig(initial_expression=1.0)
+    with pytest.raises(ConfigError, match="must be positive"):
+        GeneratorConfig(identity_bound=-1.0)

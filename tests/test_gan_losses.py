@@ -1,0 +1,112 @@
+"""Losses on known inputs, augmentation, EMA."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from mesh_avatar.gan.augment import (
+    augment_color,
+    augment_cutout,
+    augment_translation,
+    diff_augment,
+)
+from mesh_avatar.gan.config import AugmentConfig
+from mesh_avatar.gan.ema import ema_beta, update_ema
+from mesh_avatar.gan.losses import (
+    discriminator_loss,
+    generator_loss,
+    lazy_r1_loss,
+    r1_penalty,
+)
+
+
+def test_losses_at_zero_logits_are_log2():
+    zero = torch.zeros(5)
+    assert math.isclose(float(generator_loss(zero)), math.log(2), rel_tol=1e-6)
+    assert math.isclose(float(discriminator_loss(zero, zero)), 2 * math.log(2), rel_tol=1e-6)
+
+
+def test_losses_match_the_log_formulas():
+    real = torch.tensor([2.0, -1.0, 0.5])
+    fake = torch.tensor([-3.0, 0.2])
+    d_real, d_fake = torch.sigmoid(real), torch.sigmoid(fake)
+    expected_g = -torch.log(d_fake).mean()
+    expected_d = -torch.log(d_real).mean() - torch.log(1 - d_fake).mean()
+    torch.testing.assert_close(generator_loss(fake), expected_g)
+    torch.testing.assert_close(discriminator_loss(real, fake), expected_d)
+
+
+def test_losses_are_stable_for_large_logits():
+    big = torch.tensor([1e4, -1e4])
+    assert torch.isfinite(generator_loss(big))
+    assert math.isclose(float(discriminator_loss(torch.tensor([1e4]), torch.tensor([-1e4]))), 0.0,
+                        abs_tol=1e-6)  # fmt: skip
+
+
+def test_r1_penalty_of_a_linear_discriminator_is_weight_norm():
+    w = torch.randn(3, 4, 4)
+    x = torch.randn(5, 3, 4, 4, requires_grad=True)
+    logits = (x * w).sum(dim=(1, 2, 3))
+    penalty = r1_penalty(x, logits)
+    torch.testing.assert_close(penalty, w.square().sum())
+    torch.testing.assert_close(lazy_r1_loss(penalty, 0.2, 16), penalty * 1.6)
+
+
+def test_r1_penalty_is_differentiable_for_the_discriminator():
+    w = torch.randn(3, 2, 2, requires_grad=True)
+    x = torch.randn(2, 3, 2, 2, requires_grad=True)
+    logits = ((x * w).sum(dim=(1, 2, 3))) ** 2
+    r1_penalty(x, logits).backward()
+    assert w.grad is not None and w.grad.abs().sum() > 0
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_translation_moves_content_and_fills_zeros():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(8, 3, 1, 1) + 1
+    y = augment_translation(x, gen(), ratio=0.25)
+    assert y.shape == x.shape
+    for b in range(8):
+        kept = y[b, 0][y[b, 0] != 0]
+        assert set(kept.tolist()) <= set(x[b, 0].flatten().tolist())
+    assert (y != x).any()
+    torch.testing.assert_close(augment_translation(x, gen(), ratio=0.0), x)
+
+
+def test_cutout_zeroes_a_square_of_the_given_ratio():
+    x = torch.ones(4, 3, 8, 8)
+    y = augment_cutout(x, gen(), ratio=0.5)
+    zeros_per_image = (y[:, 0] == 0).flatten(1).sum(1)
+    assert ((zeros_per_image > 0) & (zeros_per_image <= 16)).all()
+
+
+def test_augmentation_is_reproducible_and_differentiable():
+    x = torch.randn(4, 3, 16, 16, requires_grad=True)
+    config = AugmentConfig(policy=("color", "translation", "cutout"))
+    a = diff_augment(x, config, gen(3))
+    b = diff_augment(x, config, gen(3))
+    torch.testing.assert_close(a, b)
+    a.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert augment_color(x, gen()).shape == x.shape
+
+
+def test_ema_beta_halflife():
+    assert math.isclose(ema_beta(32, 10**9, 3200, 0.0) ** 100, 0.5, rel_tol=1e-9)
+    assert ema_beta(32, 0, 3200, 0.05) == 0.0  # rampup: follow G at the start
+    assert ema_beta(32, 64000, 3200, 0.05) == ema_beta(32, 10**9, 3200, 0.0)
+
+
+def test_update_ema_interpolates_parameters_and_copies_buffers():
+    model, ema = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+        ema.weight.fill_(0.0)
+        model.running_mean.fill_(5.0)
+    update_ema(ema, model, beta=0.75)
+    torch.testing.assert_close(ema.weight, torch.full((3,), 0.5))
+    torch.testing.assert_close(ema.running_mean, torch.full((3,), 5.0))

@@ -1,0 +1,81 @@
+"""Metrics against closed-form values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mesh_avatar.gan.metrics.coverage import component_coverage
+from mesh_avatar.gan.metrics.diversity import image_diversity, mode_collapse_check
+from mesh_avatar.gan.metrics.frechet import frechet_distance, gaussian_stats, standardised_frechet
+from mesh_avatar.gan.metrics.precision_recall import precision_recall
+
+
+def test_frechet_of_identical_gaussians_is_zero():
+    cov = np.array([[2.0, 0.3], [0.3, 1.0]])
+    assert frechet_distance(np.zeros(2), cov, np.zeros(2), cov) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_closed_form_for_diagonal_gaussians():
+    # FD = |mu_a - mu_b|^2 + sum_i (s_a - s_b)^2 for diagonal covariances.
+    mu_a, mu_b = np.array([1.0, 0.0, -2.0]), np.array([0.0, 0.5, -2.0])
+    s_a, s_b = np.array([1.0, 2.0, 0.5]), np.array([3.0, 2.0, 1.0])
+    fd = frechet_distance(mu_a, np.diag(s_a**2), mu_b, np.diag(s_b**2))
+    assert fd == pytest.approx(1.25 + 4.0 + 0.25, rel=1e-9)
+
+
+def test_standardised_frechet_uses_real_scale():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((4000, 2)) * np.array([10.0, 0.1])
+    fake = real + np.array([10.0, 0.1])  # one real std shift in each column
+    assert standardised_frechet(real, fake) == pytest.approx(2.0, rel=0.02)
+    assert standardised_frechet(real, real) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_gaussian_stats_needs_two_samples():
+    with pytest.raises(ValueError):
+        gaussian_stats(np.zeros((1, 3)))
+
+
+def test_precision_recall_identical_and_disjoint():
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal((300, 4))
+    same = precision_recall(real, real.copy(), k=3)
+    assert same == {"precision": 1.0, "recall": 1.0}
+    far = precision_recall(real, real + 100.0, k=3)
+    assert far == {"precision": 0.0, "recall": 0.0}
+
+
+def test_precision_recall_detect_dropped_mode():
+    rng = np.random.default_rng(2)
+    modes = np.array([[5.0, 0.0], [-5.0, 0.0]])
+    real = modes[rng.integers(0, 2, 1000)] + rng.standard_normal((1000, 2)) * 0.3
+    fake = modes[[0] * 1000] + rng.standard_normal((1000, 2)) * 0.3
+    pr = precision_recall(real, fake, k=3)
+    assert pr["precision"] > 0.9
+    assert pr["recall"] < 0.6
+
+
+def test_diversity_and_mode_collapse():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(40, 3, 32, 32, generator=gen) * 2 - 1
+    assert image_diversity(real[:2].repeat(2, 1, 1, 1)[[0, 2]]) == pytest.approx(0.0, abs=1e-6)
+    healthy = mode_collapse_check(torch.rand(40, 3, 32, 32, generator=gen) * 2 - 1, real)
+    assert not healthy["collapsed"]
+    assert healthy["diversity_ratio"] == pytest.approx(1.0, rel=0.1)
+    collapsed = mode_collapse_check(real[:1].repeat(40, 1, 1, 1), real)
+    assert collapsed["collapsed"]
+    assert collapsed["near_duplicate_share"] == 1.0
+
+
+def test_component_coverage():
+    real = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    fake = np.array([0] * 70 + [1] * 30)
+    out = component_coverage(real, fake, ["a", "b", "c"])
+    assert out["components"]["c"] == {"real_share": 0.2, "generated_share": 0.0, "covered": False}
+    assert out["components"]["a"]["covered"] and out["components"]["b"]["covered"]
+    assert out["all_covered"] is False
+    assert math.isclose(out["components"]["a"]["generated_share"], 0.7)

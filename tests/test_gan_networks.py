@@ -1,0 +1,120 @@
+"""Generator and discriminator: shapes, output bounds, minibatch stddev, gradient flow."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mesh_avatar.gan.config import ConfigError, DiscriminatorConfig, GeneratorConfig
+from mesh_avatar.gan.discriminator import Discriminator, minibatch_stddev
+from mesh_avatar.gan.generator import CoefficientGenerator, normalize_z
+from mesh_avatar.params import default_ambient_sh
+
+
+def test_generator_shapes_and_valid_params(tiny_model):
+    gen = CoefficientGenerator(tiny_model.layout, GeneratorConfig(detail_resolution=8))
+    params = gen(torch.randn(5, gen.z_dim))
+    assert params.identity.shape == (5, tiny_model.layout.n_identity)
+    assert params.expression.shape == (5, tiny_model.layout.n_expression)
+    assert params.albedo.shape == (5, tiny_model.layout.n_albedo)
+    assert params.pose.shape == (5, 6)
+    assert params.lighting.shape == (5, 9, 3)
+    assert params.detail.shape == (5, 3, 8, 8)
+    params.detach().validate(tiny_model.layout, tiny_model.param_ranges)
+
+
+def test_generator_outputs_stay_in_bounds_for_extreme_latents(tiny_model):
+    config = GeneratorConfig(identity_bound=2.0, yaw_bound=0.3, translation_bound=0.01)
+    gen = CoefficientGenerator(tiny_model.layout, config)
+    w = torch.randn(64, config.w_dim) * 1e4
+    params = gen.synthesize(w).detach()
+    assert params.identity.abs().max() <= 2.0
+    assert params.albedo.abs().max() <= config.albedo_bound
+    assert params.expression.min() >= 0 and params.expression.max() <= 1
+    assert params.pose[:, 0].abs().max() <= 0.3
+    assert params.pose[:, 3:].abs().max() <= 0.01
+    band0 = params.lighting[:, 0] - default_ambient_sh()
+    assert band0.abs().max() <= config.lighting_bound + 1e-5
+
+
+def test_generator_starts_near_neutral_and_prior_like(tiny_model):
+    torch.manual_seed(0)
+    gen = CoefficientGenerator(tiny_model.layout, GeneratorConfig(initial_expression=0.02))
+    params = gen(torch.randn(2000, gen.z_dim)).detach()
+    assert 0.5 < float(params.identity.std()) < 1.6  # about the N(0, 1) prior
+    assert float(params.expression.median()) < 0.1
+    assert float(params.pose[:, :3].abs().mean()) < 0.05
+    ambient = params.lighting[:, 0].mean()
+    assert abs(float(ambient) - default_ambient_sh()) < 0.2
+
+
+def test_truncation_zero_gives_the_mean_latent(tiny_model):
+    gen = CoefficientGenerator(tiny_model.layout)
+    gen.w_avg.normal_()
+    a = gen(torch.randn(3, gen.z_dim), truncation=0.0).to_flat()
+    expected = gen.synthesize(gen.w_avg[None]).to_flat()
+    torch.testing.assert_close(a, expected.expand(3, -1))
+
+
+def test_pca_expression_head_uses_tanh_bound(tiny_model):
+    gen = CoefficientGenerator(tiny_model.layout, GeneratorConfig(), expression_kind="pca")
+    params = gen.synthesize(torch.randn(16, 128) * 1e3)
+    assert params.expression.abs().max() <= 3.0
+    assert params.expression.min() < 0  # not a sigmoid
+
+
+def test_normalize_z_unit_rms():
+    z = torch.randn(4, 64) * 7
+    assert torch.allclose(normalize_z(z).square().mean(1), torch.ones(4), atol=1e-5)
+
+
+def test_generator_gradients_reach_every_head(tiny_model):
+    gen = CoefficientGenerator(tiny_model.layout, GeneratorConfig(detail_resolution=4))
+    params = gen(torch.randn(4, gen.z_dim))
+    loss = sum(t.square().sum() for t in params.tensors().values())
+    loss.backward()
+    for name, p in gen.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("resolution", [16, 32, 64])
+def test_discriminator_output_shape(resolution):
+    disc = Discriminator(resolution, DiscriminatorConfig(channel_base=512, channel_max=32))
+    logits = disc(torch.randn(6, 3, resolution, resolution))
+    assert logits.shape == (6,)
+    assert torch.isfinite(logits).all()
+
+
+def test_discriminator_blocks_per_resolution():
+    assert len(Discriminator(64).blocks) == 4  # 64 -> 32 -> 16 -> 8 -> 4
+    assert len(Discriminator(256).blocks) == 6
+
+
+def test_discriminator_rejects_wrong_input():
+    disc = Discriminator(32)
+    with pytest.raises(ValueError, match="expected images of shape"):
+        disc(torch.randn(2, 3, 64, 64))
+    with pytest.raises(ConfigError, match="resolutions"):
+        Discriminator(48)
+
+
+def test_minibatch_stddev_matches_naive_loop():
+    x = torch.randn(8, 5, 4, 4)
+    out = minibatch_stddev(x, group_size=4)
+    assert out.shape == (8, 6, 4, 4)
+    torch.testing.assert_close(out[:, :5], x)
+    # Group g = samples {j, j+2, j+4, j+6} for j in (0, 1): B // G = 2 interleaved groups.
+    for j in range(2):
+        members = x[j::2]
+        expected = members.std(dim=0, unbiased=False).mean()
+        for i in range(j, 8, 2):
+            assert math.isclose(float(out[i, 5, 0, 0]), float(expected), rel_tol=1e-4)
+            assert torch.all(out[i, 5] == out[i, 5, 0, 0])
+
+
+def test_minibatch_stddev_odd_batch_uses_divisor():
+    out = minibatch_stddev(torch.randn(6, 2, 3, 3), group_size=4)  # 6 is split in groups of 3
+    assert out.shape == (6, 3, 3, 3)
+    assert torch.isfinite(out).all()

@@ -149,10 +149,7 @@ def _png(image: np.ndarray) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
-    if image.dtype == np.uint16:
-        picture = Image.fromarray(image, mode="I;16")
-    else:
-        picture = Image.fromarray(image)
+    picture = Image.fromarray(np.ascontiguousarray(image))  # uint16 -> 16-bit grey "I;16"
     picture.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 
@@ -214,7 +211,7 @@ class LabelRenderer:
             for kind, image in images.items():
                 yield f"{stem}_{view}_{kind}.png", kind, _png(image)
             labels["views"][view] = info
-        text = json.dumps(labels, indent=1, sort_keys=True) + "\n"
+        text = json.dumps(labels, sort_keys=True) + "\n"
         yield f"{stem}_labels.json", "labels", text.encode()
 
     # -------------------------------------------------------------------------------- internals

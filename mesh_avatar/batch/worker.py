@@ -12,6 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,6 @@ class AvatarWorker:
     def __init__(self, config: WorkerConfig) -> None:
         from mesh_avatar.pipeline import AvatarSource
 
-        torch.set_num_threads(1)
         self.config = config
         self.spec = config.spec
         self.out_dir = Path(config.out_dir)
@@ -164,9 +164,12 @@ class AvatarWorker:
         self, job: AvatarJob, clock: _Stopwatch | None = None
     ) -> tuple[list[OutputFile], Any]:
         """All files of avatar ``job.index`` as bytes, and its coefficients (nothing written)."""
+        with _one_torch_thread():
+            return self._serialize(job, clock or _Stopwatch())
+
+    def _serialize(self, job: AvatarJob, clock: _Stopwatch) -> tuple[list[OutputFile], Any]:
         from mesh_avatar.avatar import build_avatar_mesh
 
-        clock = clock or _Stopwatch()
         stem = job.avatar_id
         t = time.perf_counter()
         params = self.source.params(self.spec.seed, job.index)
@@ -190,6 +193,19 @@ class AvatarWorker:
     def _matches(self, job: AvatarJob) -> bool:
         previous = job.previous or {}
         return previous.get("index") == job.index and previous.get("seed") == job.seed
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch on one thread (same float results in every worker), then restore the setting."""
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)
 
 
 def _export_options(spec: BatchSpec) -> Any:
@@ -225,6 +241,7 @@ def init_process(config: WorkerConfig, log_level: int = logging.WARNING) -> None
     """Pool initializer: build this process's :class:`AvatarWorker` (loads the model once)."""
     global _PROCESS_WORKER
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    torch.set_num_threads(1)
     _PROCESS_WORKER = AvatarWorker(config)
 
 

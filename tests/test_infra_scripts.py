@@ -257,6 +257,9 @@ def test_ci_run_calls_exactly_make_test(sandbox: Sandbox) -> None:
     assert sandbox.calls("make") == ["make test"]
 
 
+_MAKE_VARS = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS"}
+
+
 def test_makefile_targets_call_the_scripts() -> None:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
@@ -267,10 +270,13 @@ def test_makefile_targets_call_the_scripts() -> None:
         "test-e2e": "scripts/test.sh e2e",
         "lint": "scripts/test.sh lint",
     }
+    # Not the variables of a make that may be running us (`make test PYTEST_ARGS=...`).
+    env = {k: v for k, v in os.environ.items() if k not in _MAKE_VARS}
     for target, command in expected.items():
         dry = subprocess.run(
             ["make", "-n", "--no-print-directory", target],
             cwd=REPO_ROOT,
+            env=env,
             capture_output=True,
             text=True,
             check=True,

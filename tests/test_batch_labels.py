@@ -93,8 +93,16 @@ def test_landmarks_and_depth_agree_with_the_camera(labelled_run, tiny_model_data
         visible = got[:, 2] == 1
         assert visible.sum() >= 20
         x, y = got[visible, 0].astype(int), got[visible, 1].astype(int)
-        on_surface = depth[y, x] > 0  # a landmark on the silhouette may fall just outside
-        assert on_surface.mean() > 0.9
+        # A landmark on the silhouette may fall just outside the pixel-centre coverage, but
+        # never more than a pixel away from it.
+        padded = np.pad(depth > 0, 1)
+        near = np.zeros_like(x, dtype=bool)
+        for dy in range(3):
+            for dx in range(3):
+                near |= padded[y + dy, x + dx]
+        assert near.all()
+        on_surface = depth[y, x] > 0
+        assert on_surface.mean() > 0.75
         error = np.abs(depth[y, x] * DEPTH_SCALE - cam[visible, 2])[on_surface]
         # The depth image holds the surface at the landmark's pixel: equal up to the slope of
         # the surface across that pixel (a few mm at this size, more where it is grazing).

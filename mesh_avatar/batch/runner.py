@@ -55,6 +55,8 @@ class BatchSummary:
         made: avatars generated in this run.
         kept: avatars found finished (verified by hash) and kept.
         seconds: wall time of the job loop (worker start-up included).
+        first_result_s: seconds from the start of the job loop to the first finished avatar
+            (mostly worker start-up and model loading).
         timings: seconds summed over avatars per worker stage (``sample``, ``mesh``, ``export``,
             ``write``, ``verify``, ``labels``).
     """
@@ -63,6 +65,7 @@ class BatchSummary:
     made: int = 0
     kept: int = 0
     seconds: float = 0.0
+    first_result_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -118,6 +121,8 @@ def run_batch(
     with ManifestWriter(manifest_path) as writer, _progress(spec.n, progress) as bar:
         with executor:
             for result in executor.map_unordered(iter_jobs(spec, previous)):
+                if summary.made + summary.kept == 0:
+                    summary.first_result_s = time.perf_counter() - start
                 if result.status == "made":
                     writer.append(result.row)
                     summary.made += 1

@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from mesh_avatar.batch.plan import AvatarJob, BatchError
 from mesh_avatar.batch.worker import (
@@ -90,4 +91,11 @@ class LocalExecutor:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise BatchError(
+                        "a worker process died (out of memory or killed?); finished avatars are "
+                        "in the manifest: rerun the same command to resume"
+                    ) from None
+                yield result

@@ -125,8 +125,6 @@ class AvatarWorker:
 
     def make(self, job: AvatarJob) -> JobResult:
         clock = _Stopwatch()
-        files, row = None, None
-        t = time.perf_counter()
         files, params = self.serialize(job, clock)
         t = time.perf_counter()
         folder = ensure_writable_dir(self.out_dir / job.folder)

@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers",
         type=non_negative_int,
-        default=os.cpu_count() or 1,
-        help="worker processes or Ray actors (default: CPU count; 0 = in this process)",
+        default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1,
+        help="worker processes or Ray actors (default: usable CPUs; 0 = in this process)",
     )
     parser.add_argument(
         "--ray",

@@ -42,7 +42,7 @@ from mesh_avatar.gan.ema import ema_beta, update_ema
 from mesh_avatar.gan.generator import CoefficientGenerator
 from mesh_avatar.gan.losses import discriminator_loss, generator_loss, lazy_r1_loss, r1_penalty
 from mesh_avatar.gan.rendering import RenderFn
-from mesh_avatar.io import atomic_write_bytes
+from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
 from mesh_avatar.params import AvatarParams
 from mesh_avatar.sampling import avatar_seed
 
@@ -169,14 +169,14 @@ def discriminator_step(
     fake_logits = state.discriminator(fake_in)
     loss = discriminator_loss(real_logits, fake_logits)
     stats = {
-        "loss_d": float(loss),
-        "d_real": float(real_logits.mean()),
-        "d_fake": float(fake_logits.mean()),
+        "loss_d": float(loss.detach()),
+        "d_real": float(real_logits.detach().mean()),
+        "d_fake": float(fake_logits.detach().mean()),
     }
     if do_r1:
         penalty = r1_penalty(real_in, real_logits)
         loss = loss + lazy_r1_loss(penalty, config.loss.r1_gamma, config.loss.r1_interval)
-        stats["r1"] = float(penalty)
+        stats["r1"] = float(penalty.detach())
     loss.backward()
     average_gradients(state.discriminator, dist_info)
     state.opt_d.step()
@@ -200,7 +200,7 @@ def generator_step(
     average_gradients(state.generator, dist_info)
     state.opt_g.step()
     set_requires_grad(state.discriminator, True)
-    return {"loss_g": float(loss)}
+    return {"loss_g": float(loss.detach())}
 
 
 def train_step(
@@ -376,6 +376,8 @@ def train(
         restore_state(state, load_checkpoint(resume_from), model, str(resume_from))
         log.info("resumed from %s at step %d", resume_from, state.step)
     main = dist_info.is_main
+    if main:
+        ensure_writable_dir(run_dir)
     stats_log = StatsLog(run_dir, state.step, tensorboard) if main else None
     fixed_z = snapshot_latents(config, state.generator.z_dim).to(dist_info.device)
     if main and state.step == 0:

@@ -191,3 +191,15 @@ def test_a_killed_run_resumes_with_the_same_command(tmp_path, tiny_model_file):
         for item in files:
             on_disk = out / rows[index]["files"][0]["path"]
             assert (on_disk.parent / item.name).read_bytes() == item.data, (index, item.name)
+
+
+def test_two_runs_cannot_write_one_folder_at_once(tmp_path, tiny_model_file):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".batch.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(BatchError, match="another batch run is writing"):
+            run_batch(_spec(tiny_model_file, n=1), out, workers=0, progress=False)
+    assert run_batch(_spec(tiny_model_file, n=1), out, workers=0, progress=False).made == 1

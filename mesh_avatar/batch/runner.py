@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +40,8 @@ from mesh_avatar.batch.worker import JobResult, WorkerConfig
 from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
 
 logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".batch.lock"
 
 
 class Executor(AbstractContextManager, Protocol):
@@ -103,6 +105,19 @@ def run_batch(
         BatchError: the folder holds a run with other options; ModelFileError: bad model.
     """
     out = ensure_writable_dir(out_dir).resolve()
+    with _exclusive(out):
+        return _run_locked(spec, out, workers, ray_address, use_ray, progress, in_flight)
+
+
+def _run_locked(
+    spec: BatchSpec,
+    out: Path,
+    workers: int,
+    ray_address: str | None,
+    use_ray: bool,
+    progress: bool,
+    in_flight: int | None,
+) -> BatchSummary:
     model_path, model_file, checkpoint = _resolve_inputs(spec)
     config = WorkerConfig(spec, str(out), model_path, checkpoint)
     _claim_folder(out, spec, model_file, checkpoint)
@@ -162,6 +177,22 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc="avatars", unit="avatar", disable=not enabled, dynamic_ncols=True)
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.batch.lock`` so two runs never write the same folder at once."""
+    import fcntl
+
+    with open(out / LOCK_FILE, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"another batch run is writing to {out}; wait for it to end") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------------------ inputs

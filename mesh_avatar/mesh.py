@@ -34,6 +34,8 @@ class AvatarMesh:
         vertex_groups: name -> (V,) bool masks of semantic regions (``eye_left``, ``jaw``, ...).
         joints: name -> (3,) float32 joint positions in metres (``neck``, ``head``, ``eye_left``, ...).
         metadata: JSON-serialisable facts (model name, licence, seed, coefficients, ...).
+        template_vertices: optional (V, 3) float32 mean shape of the model; exporters decimate it
+            (not the avatar) for levels of detail, so all avatars of a model share one LOD topology.
     """
 
     vertices: np.ndarray
@@ -47,6 +49,7 @@ class AvatarMesh:
     vertex_groups: dict[str, np.ndarray] = field(default_factory=dict)
     joints: dict[str, np.ndarray] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    template_vertices: np.ndarray | None = None
 
     @property
     def n_vertices(self) -> int:
@@ -93,6 +96,8 @@ class AvatarMesh:
             _expect(mask, (v,), np.bool_, f"vertex group {name!r}")
         for name, position in self.joints.items():
             _expect(position, (3,), np.float32, f"joint {name!r}")
+        if self.template_vertices is not None:
+            _expect(self.template_vertices, (v, 3), np.float32, "template_vertices")
         return self
 
 

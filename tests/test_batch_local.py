@@ -49,7 +49,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 def test_same_bytes_whatever_the_worker_count(tmp_path, tiny_model_file, tiny_model_data):
     spec = _spec(tiny_model_file, n=5)
     inline = run_batch(spec, tmp_path / "w0", workers=0, progress=False)
-    pooled = run_batch(spec, tmp_path / "w2", workers=2, progress=False, in_flight=3)
+    pooled = run_batch(spec, tmp_path / "w2", workers=2, progress=False, in_flight=3, fsync=True)
     assert (inline.made, inline.kept, pooled.made, pooled.kept) == (5, 0, 5, 0)
     files0, files2 = _tree(tmp_path / "w0"), _tree(tmp_path / "w2")
     assert files0.keys() == files2.keys()

@@ -88,6 +88,7 @@ def run_batch(
     use_ray: bool = False,
     progress: bool = True,
     in_flight: int | None = None,
+    fsync: bool = False,
 ) -> BatchSummary:
     """Make (or complete) the run ``spec`` in ``out_dir``.
 
@@ -100,13 +101,15 @@ def run_batch(
         use_ray: run the jobs as Ray tasks.
         progress: show a tqdm progress bar (avatars/s, ETA).
         in_flight: jobs submitted ahead of the results (default: twice the workers).
+        fsync: fsync every file before renaming it into place (see :mod:`.worker`); the
+            manifest is fsynced after every row either way.
 
     Raises:
         BatchError: the folder holds a run with other options; ModelFileError: bad model.
     """
     out = ensure_writable_dir(out_dir).resolve()
     with _exclusive(out):
-        return _run_locked(spec, out, workers, ray_address, use_ray, progress, in_flight)
+        return _run_locked(spec, out, workers, ray_address, use_ray, progress, in_flight, fsync)
 
 
 def _run_locked(
@@ -117,9 +120,10 @@ def _run_locked(
     use_ray: bool,
     progress: bool,
     in_flight: int | None,
+    fsync: bool,
 ) -> BatchSummary:
     model_path, model_file, checkpoint = _resolve_inputs(spec)
-    config = WorkerConfig(spec, str(out), model_path, checkpoint)
+    config = WorkerConfig(spec, str(out), model_path, checkpoint, fsync)
     _claim_folder(out, spec, model_file, checkpoint)
     _remove_stale_temporaries(out)
     manifest_path = out / MANIFEST_FILE

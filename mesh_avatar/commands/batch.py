@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     labels.add_argument(
         "--render-size", type=positive_int, default=256, metavar="PX", help="label image size"
     )
+    parser.add_argument(
+        "--fsync",
+        action="store_true",
+        help="fsync every file before renaming it into place (slower; without it a power loss "
+        "can leave a damaged file, which the next run detects by hash and redoes)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -93,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         use_ray=use_ray,
         ray_address=None if args.ray in (None, "local") else args.ray,
         progress=not args.quiet,
+        fsync=args.fsync,
     )
     print(  # noqa: T201
         f"{summary.made + summary.kept} avatar(s) in {summary.out_dir} "

@@ -185,3 +185,29 @@ def test_config_is_validated():
 def test_export_rejects_unknown_suffix(state, tmp_path):
     with pytest.raises(MeshAvatarError, match="must end in"):
         state.export(tmp_path / "avatar.fbx")
+
+
+def test_display_albedo_matches_full_resolution_decode_downsampled():
+    import torch.nn.functional as F
+
+    from mesh_avatar.viewer.state import DisplayAlbedo
+
+    gen = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 256), torch.linspace(0, 1, 256), indexing="ij")
+    mean = torch.stack([0.6 + 0.2 * xx, 0.5 + 0.2 * yy, 0.4 + 0.1 * xx * yy], -1)
+    directions = 0.05 * torch.randn(4, 32, 32, 3, generator=gen)
+    coeffs = torch.tensor([[1.5, -2.0, 0.5, 3.0]])
+    shown = DisplayAlbedo(mean, directions, size=128).decode(coeffs)
+    assert shown.shape == (128, 128, 3) and shown.dtype == np.uint8
+    full = tiny_albedo_reference(mean, directions, coeffs)
+    down = F.interpolate(full.permute(2, 0, 1)[None], size=(128, 128), mode="area")[0]
+    expected = (down.permute(1, 2, 0).clamp(0, 1) * 255).numpy()
+    assert np.abs(shown.astype(float) - expected).max() <= 4.0
+    # Smaller models are shown at their own resolution, never upsampled.
+    assert DisplayAlbedo(mean, directions, size=1024).decode(coeffs).shape == (256, 256, 3)
+
+
+def tiny_albedo_reference(mean, directions, coeffs):
+    from mesh_avatar.morphable.decode import albedo_texture
+
+    return albedo_texture(mean, directions, coeffs)[0]

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from mesh_avatar.errors import MeshAvatarError, ParamsError
 from mesh_avatar.params import AvatarParams
@@ -154,7 +155,7 @@ class ViewerConfig:
     seed: int = 0
     truncation: float = 1.0
     sigma_range: float = 3.0
-    display_texture_size: int = 1024
+    display_texture_size: int = 512
     export_texture_size: int = 1024
 
     def __post_init__(self) -> None:
@@ -173,6 +174,69 @@ def check_truncation(value: float) -> float:
     if not (math.isfinite(value) and 0.0 < value <= 1.0):
         raise MeshAvatarError(f"truncation must lie in (0, 1], got {value}")
     return float(value)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals (numpy; several times faster than torch gathers here).
+
+    Args:
+        vertices: (V, 3) float32 positions.
+        faces: (F, 3) int64 counter-clockwise triangles.
+
+    Returns:
+        (V, 3) float32 unit normals; vertices without area get +Z.
+    """
+    tri = vertices[faces]
+    face_normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    corners = faces.reshape(-1)
+    repeated = np.repeat(face_normals, 3, axis=0)
+    count = vertices.shape[0]
+    # n_v = sum over corners c with vertex v of the (area-weighted) face normal of c
+    summed = np.stack(
+        [np.bincount(corners, repeated[:, k], minlength=count) for k in range(3)], axis=1
+    )
+    length = np.linalg.norm(summed, axis=1, keepdims=True)
+    normals = np.where(length > 1e-20, summed / np.maximum(length, 1e-20), [0.0, 0.0, 1.0])
+    return normals.astype(np.float32)
+
+
+class DisplayAlbedo:
+    """Decodes a UV albedo model straight at display resolution.
+
+    ``texture = downsample(mean) + upsample(sum_k a_k d_k)``: the mean is area-downsampled once and
+    the low-resolution directions are upsampled after blending, so a slider move touches only
+    display-size arrays. Matches the full-resolution decode downsampled to within a few 8-bit
+    levels (bilinear and area resampling do not commute exactly).
+
+    Args:
+        mean: (H, W, 3) mean texture.
+        directions: (K, h, w, 3) scaled directions.
+        size: longest display side; the texture is never upsampled beyond (H, W).
+    """
+
+    def __init__(self, mean: torch.Tensor, directions: torch.Tensor, size: int) -> None:
+        height, width = mean.shape[:2]
+        scale = min(1.0, size / max(height, width))
+        self.size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        chw = mean.permute(2, 0, 1).unsqueeze(0)
+        if self.size != (height, width):
+            chw = F.interpolate(chw, size=self.size, mode="area")
+        self.mean = chw[0].permute(1, 2, 0).contiguous()  # (h', w', 3)
+        k, h, w, _ = directions.shape
+        self.low = (h, w)
+        # (K, 3*h*w) in channel-first order, so the blend comes out as a contiguous NCHW image.
+        self.directions = directions.permute(0, 3, 1, 2).reshape(k, -1).contiguous()
+
+    def decode(self, coeffs: torch.Tensor) -> np.ndarray:
+        """(1, K) coefficients -> (h', w', 3) uint8 texture."""
+        if self.directions.shape[0] == 0:
+            image = self.mean.clone()
+        else:
+            offset = (coeffs @ self.directions).reshape(1, 3, *self.low)
+            if self.low != self.size:
+                offset = F.interpolate(offset, size=self.size, mode="bilinear", align_corners=False)
+            image = self.mean + offset[0].permute(1, 2, 0)
+        return image.clamp_(0.0, 1.0).mul_(255.0).add_(0.5).to(torch.uint8).numpy()
 
 
 class ViewerState:
@@ -197,7 +261,18 @@ class ViewerState:
         self._spec_by_key = {spec.key: spec for spec in self.specs}
         data = self.model.data
         self.topology = split_uv_seams(data.faces, data.face_uvs, data.uvs)
-        self._render_index = torch.from_numpy(self.topology.vertex_index)
+        self._faces = data.faces.astype(np.int64)
+        # Numpy views of the model's scaled directions (they share the buffers' memory).
+        self._directions = {
+            "identity": self.model.identity_directions.numpy(),
+            "expression": self.model.expression_directions.numpy(),
+        }
+        if data.albedo_space == "uv":
+            self._display_albedo = DisplayAlbedo(
+                self.model.albedo_mean,
+                self.model.albedo_directions,
+                self.config.display_texture_size,
+            )
         self.seed = self.config.seed
         self.truncation = self.config.truncation
         self.version = 0  # bumped on every change; front ends compare it to skip stale uploads
@@ -250,17 +325,12 @@ class ViewerState:
         if group == "albedo":
             self._texture = None
             return Change(texture=True)
-        directions = (
-            self.model.identity_directions
-            if group == "identity"
-            else self.model.expression_directions
-        )
         self._steps += 1
         if self._steps >= REBLEND_EVERY:
             self._reblend()
         else:
             # v += (new - old) * d_k : one axpy over 3V values instead of a K x 3V product.
-            self._flat.add_(directions[index], alpha=float(new) - float(old))
+            self._flat += (new - old) * self._directions[group][index]
         self._geometry = None
         return Change(geometry=True)
 
@@ -315,30 +385,33 @@ class ViewerState:
     def geometry(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions and unit normals of the render vertices, each (R, 3) float32 (cached)."""
         if self._geometry is None:
-            with torch.no_grad():
-                vertices = self._flat.reshape(1, -1, 3)
-                normals = self.model.vertex_normals(vertices)[0]
-                positions = vertices[0].index_select(0, self._render_index)
-                normals = normals.index_select(0, self._render_index)
-            self._geometry = (positions.numpy(), normals.numpy())
+            vertices = self._flat.reshape(-1, 3)
+            normals = vertex_normals(vertices, self._faces)
+            index = self.topology.vertex_index
+            self._geometry = (vertices[index], normals[index])
         return self._geometry
 
     def model_vertices(self) -> np.ndarray:
         """(V, 3) float32 copy of the model-space vertices shown (expression applied, no pose)."""
-        return self._flat.reshape(-1, 3).numpy().copy()
+        return self._flat.reshape(-1, 3).copy()
 
     def texture(self) -> np.ndarray:
-        """(H, W, 3) uint8 sRGB albedo texture for display, side <= display_texture_size (cached)."""
-        if self._texture is None:
-            from mesh_avatar.avatar import bake_albedo
+        """(H, W, 3) uint8 sRGB albedo texture for display, side <= display_texture_size (cached).
 
+        UV models are decoded straight at display resolution (mean texture area-downsampled once,
+        low-resolution offset upsampled once), which is what keeps albedo sliders interactive.
+        """
+        if self._texture is None:
             with torch.no_grad():
                 coeffs = torch.from_numpy(self._values["albedo"])[None]
-                albedo = self.model.albedo(coeffs, self._detail)[0]
-            size = self.config.display_texture_size
-            if self.model.data.albedo_space == "uv" and albedo.shape[0] <= size:
-                size = None
-            self._texture = bake_albedo(self.model, albedo, size)
+                if self.model.data.albedo_space == "uv" and self._detail is None:
+                    self._texture = self._display_albedo.decode(coeffs)
+                else:
+                    from mesh_avatar.avatar import bake_albedo
+
+                    albedo = self.model.albedo(coeffs, self._detail)[0]
+                    size = self.config.display_texture_size
+                    self._texture = bake_albedo(self.model, albedo, min(size, 1024))
         return self._texture
 
     def avatar_mesh(self, texture_size: int | None = None) -> Any:
@@ -397,5 +470,5 @@ class ViewerState:
         with torch.no_grad():
             identity = torch.from_numpy(self._values["identity"])[None]
             expression = torch.from_numpy(self._values["expression"])[None]
-            self._flat = self.model.shape(identity, expression).reshape(-1).clone()
+            self._flat = self.model.shape(identity, expression).reshape(-1).numpy().copy()
         self._steps = 0

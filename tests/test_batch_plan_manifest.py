@@ -121,3 +121,10 @@ def test_verify_row_checks_presence_size_and_hash(tmp_path: Path):
     target.unlink()
     assert not verify_row(tmp_path, row)
     assert not verify_row(tmp_path, _row(0))  # a row without files is never finished
+
+
+def test_cli_view_names_match_the_label_cameras():
+    from mesh_avatar.batch.labels import VIEWS
+    from mesh_avatar.commands.batch import RENDER_VIEWS
+
+    assert RENDER_VIEWS == tuple(VIEWS)

@@ -93,6 +93,7 @@ def skin_weights(
     faces: np.ndarray,
     vertex_groups: Mapping[str, np.ndarray],
     joints: Mapping[str, np.ndarray],
+    eyeballs: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Skin weights for the skeleton in :data:`JOINT_NAMES` order.
 
@@ -101,6 +102,7 @@ def skin_weights(
         faces: (F, 3) triangles (to tell eyeballs from eyelid skin).
         vertex_groups: region masks as in :func:`head_joints`.
         joints: positions from :func:`head_joints`.
+        eyeballs: :func:`eyeball_masks` of this topology if already computed.
 
     Returns:
         joint_indices (V, 4) uint8 and weights (V, 4) float32; each row's weights sum to 1, unused
@@ -122,7 +124,8 @@ def skin_weights(
         joint_ids[neck, 1], weights[neck, 1] = index["head"], t
     jaw = np.asarray(vertex_groups.get("jaw", np.zeros(n, bool)), bool) & ~neck
     _bind(joint_ids, weights, jaw, index["jaw"])
-    eyeballs = eyeball_masks(n, faces, vertex_groups)
+    if eyeballs is None:
+        eyeballs = eyeball_masks(n, faces, vertex_groups)
     for name, joint in (("eye_left", "leftEye"), ("eye_right", "rightEye")):
         _bind(joint_ids, weights, eyeballs[name], index[joint])
     # A zero weight gets joint 0, so no joint repeats among a vertex's influences.

@@ -69,9 +69,6 @@ def run(args: argparse.Namespace) -> int:
     from mesh_avatar.morphable import load_model
     from mesh_avatar.params import AvatarParams
 
-    params = AvatarParams.load(args.params)
-    folder, stem, implied = output_place(args.params, args.out)
-    formats = args.formats or ((implied,) if implied else ("glb",))
     options = ExportOptions(
         texture_size=args.texture_size,
         texture_format=args.texture_format,
@@ -81,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         morph_normals=args.morph_normals,
         skeleton=not args.no_skeleton,
     )
+    params = AvatarParams.load(args.params)
+    folder, stem, implied = output_place(args.params, args.out)
+    formats = args.formats or ((implied,) if implied else ("glb",))
     model = load_model(args.model)
     params.validate(model.layout, model.param_ranges, source=str(args.params))
     folder = ensure_writable_dir(folder)

@@ -25,11 +25,12 @@ from mesh_avatar import __version__
 from mesh_avatar.errors import ExportError
 from mesh_avatar.export.options import ExportOptions
 from mesh_avatar.export.textures import EncodedImage, encode_texture, resize_texture
-from mesh_avatar.export.topology import MemoCache, SplitTopology, split_topology
+from mesh_avatar.export.topology import MemoCache, SplitTopology, array_digest, split_topology
 from mesh_avatar.mesh import AvatarMesh, vertex_normals
 from mesh_avatar.rig import (
     JOINT_NAMES,
     JOINT_PARENTS,
+    eyeball_masks,
     inverse_bind_matrices,
     local_translations,
     skin_weights,
@@ -222,10 +223,16 @@ def _unit(normals: np.ndarray) -> np.ndarray:
     return n.astype(np.float32)
 
 
+_EYEBALLS: MemoCache[dict[str, np.ndarray]] = MemoCache(maxsize=4)
+
+
 def _skin_arrays(
     mesh: AvatarMesh, split: SplitTopology, weight_type: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    joint_ids, weights = skin_weights(mesh.vertices, mesh.faces, mesh.vertex_groups, mesh.joints)
+    groups = mesh.vertex_groups
+    key = (split.key, array_digest(*(groups[k] for k in sorted(groups))), tuple(sorted(groups)))
+    eyeballs = _EYEBALLS.get(key, lambda: eyeball_masks(mesh.n_vertices, mesh.faces, groups))
+    joint_ids, weights = skin_weights(mesh.vertices, mesh.faces, groups, mesh.joints, eyeballs)
     joint_ids, weights = joint_ids[split.vertex], weights[split.vertex]
     if weight_type == "float":
         return joint_ids, weights.astype(np.float32)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ DESCRIPTION = (
 class BuildConfig:
     """Resolution of the default model."""
 
-    grid: GridSpec = GridSpec()
+    grid: GridSpec = field(default_factory=GridSpec)
     n_identity: int = N_IDENTITY
     albedo_size: int = 1024
     albedo_basis_size: int = 256

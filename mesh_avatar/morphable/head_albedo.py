@@ -12,15 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mesh_avatar.morphable.head_mesh import EYE_UV_CENTER, EYE_UV_RADIUS, HEAD_V0, HeadTemplate
+from mesh_avatar.morphable.head_mesh import (
+    EYE_UV_CENTER,
+    EYE_UV_POWER,
+    EYE_UV_RADIUS,
+    HEAD_V0,
+    HeadTemplate,
+)
 from mesh_avatar.morphable.head_regions import HeadAnatomy, eye_center, gaussian, paired, smoothstep
 
 SKIN = np.array([0.69, 0.53, 0.445])
 LIPS = np.array([0.68, 0.41, 0.38])
-HAIR = np.array([0.23, 0.16, 0.115])
+HAIR = np.array([0.3, 0.21, 0.15])
 MOUTH_INSIDE = np.array([0.33, 0.12, 0.12])
 SCLERA = np.array([0.9, 0.88, 0.85])
-IRIS = np.array([0.36, 0.24, 0.14])
+IRIS = np.array([0.34, 0.27, 0.2])
 PUPIL = np.array([0.03, 0.03, 0.03])
 LASH = np.array([0.12, 0.08, 0.07])
 
@@ -72,7 +78,7 @@ def sample_texels(template: HeadTemplate, anatomy: HeadAnatomy, size: int) -> Te
     du = (uu - EYE_UV_CENTER[0]) / EYE_UV_RADIUS
     dv = (vv - EYE_UV_CENTER[1]) / EYE_UV_RADIUS
     rho = np.hypot(du, dv)
-    eye_polar = np.where(~head & (rho <= 1.0), rho * 0.5 * np.pi, np.nan)
+    eye_polar = np.where(~head & (rho <= 1.0), rho ** (1.0 / EYE_UV_POWER) * 0.5 * np.pi, np.nan)
     return TexelSamples(
         position=position,
         head=head,
@@ -110,8 +116,10 @@ def _masks(s: TexelSamples) -> dict[str, np.ndarray]:
         inside = (q[:, 0] > 0.008) & (q[:, 0] < 0.056) & (q[:, 2] > 0.04)
         brow_shape = np.maximum(
             brow_shape,
-            inside * np.exp(-(((q[:, 1] - arch_y) / thick) ** 4))
-            * smoothstep(q[:, 0], 0.008, 0.016) * (1.0 - smoothstep(q[:, 0], 0.05, 0.057)),
+            inside
+            * np.exp(-(((q[:, 1] - arch_y) / thick) ** 4))
+            * smoothstep(q[:, 0], 0.008, 0.016)
+            * (1.0 - smoothstep(q[:, 0], 0.05, 0.057)),
         )
     brows = brow_shape * head
     lash = np.zeros(len(p))
@@ -130,7 +138,9 @@ def _masks(s: TexelSamples) -> dict[str, np.ndarray]:
     under_eye = np.zeros(len(p))
     for side_sign in (1.0, -1.0):
         c = eye_center(int(side_sign))
-        under_eye = np.maximum(under_eye, gaussian(p, c + [0.0, -0.013, 0.008], (0.013, 0.006, 0.01)))
+        under_eye = np.maximum(
+            under_eye, gaussian(p, [*c, 0.0, -0.013, 0.008], (0.013, 0.006, 0.01))
+        )
     under_eye *= head
     eye = np.isfinite(s.eye_polar)
     polar = np.nan_to_num(s.eye_polar, nan=np.pi)
@@ -162,10 +172,8 @@ def _mix(base: np.ndarray, colour: np.ndarray, weight: np.ndarray) -> np.ndarray
     return base + (colour[None, :] - base) * weight[:, None]
 
 
-def mean_albedo(template: HeadTemplate, anatomy: HeadAnatomy, size: int) -> np.ndarray:
-    """(size, size, 3) mean texture, sRGB [0, 1]."""
-    s = sample_texels(template, anatomy, size)
-    m = _masks(s)
+def _paint(s: TexelSamples, m: dict[str, np.ndarray]) -> np.ndarray:
+    """(N, 3) mean colour of every texel."""
     n = len(s.position)
     colour = np.tile(SKIN, (n, 1))
     colour = colour + m["cheeks"][:, None] * np.array([0.03, -0.015, -0.01])
@@ -173,7 +181,7 @@ def mean_albedo(template: HeadTemplate, anatomy: HeadAnatomy, size: int) -> np.n
     colour = colour + m["ears"][:, None] * np.array([0.02, -0.015, -0.01])
     colour = colour + m["under_eye"][:, None] * np.array([-0.03, -0.035, -0.02])
     colour = _mix(colour, LIPS, m["lips"])
-    colour = _mix(colour, HAIR * 1.15, 0.75 * m["brows"])
+    colour = _mix(colour, HAIR * 0.9, 0.75 * m["brows"])
     colour = _mix(colour, LASH, 0.8 * m["lash"])
     colour = _mix(colour, HAIR, m["hair"])
     colour = _mix(colour, MOUTH_INSIDE, m["mouth"])
@@ -186,7 +194,13 @@ def mean_albedo(template: HeadTemplate, anatomy: HeadAnatomy, size: int) -> np.n
     # Texels outside every part (unused corners of the UV square) stay neutral grey.
     unused = ~s.head & ~np.isfinite(s.eye_polar)
     colour[unused] = 0.5
-    return np.clip(colour, 0.0, 1.0).reshape(size, size, 3)
+    return np.clip(colour, 0.0, 1.0)
+
+
+def mean_albedo(template: HeadTemplate, anatomy: HeadAnatomy, size: int) -> np.ndarray:
+    """(size, size, 3) mean texture, sRGB [0, 1]."""
+    s = sample_texels(template, anatomy, size)
+    return _paint(s, _masks(s)).reshape(size, size, 3)
 
 
 def albedo_basis(
@@ -199,7 +213,7 @@ def albedo_basis(
     """
     s = sample_texels(template, anatomy, size)
     m = _masks(s)
-    skin_like = m["skin"] + 0.7 * m["lips"] + 0.6 * m["brows"] * 0.0
+    skin_like = np.clip(m["skin"] + m["lips"], 0.0, 1.0)
     p = s.position
     rng = np.random.default_rng(7)
     blotch = np.zeros(len(p))
@@ -207,20 +221,31 @@ def albedo_basis(
         c = p[rng.integers(0, len(p))]
         blotch += rng.normal() * gaussian(p, c, (0.03, 0.03, 0.03))
     blotch = blotch / max(np.abs(blotch).max(), 1e-9)
+    colour = _paint(s, m)
+    hairy = (m["hair"] + 0.5 * m["brows"])[:, None]
+    # Iris components fade towards the (dark) pupil in proportion to the mean colour.
+    brightness = np.clip(colour.mean(axis=1) / IRIS.mean(), 0.0, 1.0) ** 2
+    polar = np.nan_to_num(s.eye_polar, nan=np.pi)
+    iris = (m["iris"] * smoothstep(polar, 0.2, 0.3) * brightness)[:, None]
+    # Melanin darkens in proportion to the colour (and a little more in blue): skin, lips, lids.
+    melanin = skin_like[:, None] * (0.12 * colour + np.array([0.0, 0.006, 0.012]))
     components = [
-        ("melanin", skin_like[:, None] * np.array([-0.082, -0.083, -0.077])),
+        ("melanin", -melanin),
         ("haemoglobin", skin_like[:, None] * np.array([0.022, -0.016, -0.012])),
         ("carotene", m["skin"][:, None] * np.array([0.004, 0.012, -0.022])),
         ("lip_colour", m["lips"][:, None] * np.array([0.05, -0.025, -0.01])),
         ("lip_darkness", m["lips"][:, None] * np.array([-0.04, -0.035, -0.03])),
         ("cheek_redness", (m["cheeks"] * m["skin"])[:, None] * np.array([0.03, -0.018, -0.012])),
-        ("brow_darkness", m["brows"][:, None] * np.array([-0.05, -0.04, -0.03])),
-        ("eyelash_darkness", m["lash"][:, None] * np.array([-0.035, -0.03, -0.03])),
-        ("iris_colour", m["iris"][:, None] * (1 - m["pupil"])[:, None] * np.array([-0.03, 0.045, 0.085])),
-        ("iris_darkness", m["iris"][:, None] * (1 - m["pupil"])[:, None] * np.array([-0.035, -0.03, -0.02])),
-        ("hair_lightness", (m["hair"] + 0.5 * m["brows"])[:, None] * np.array([0.085, 0.07, 0.045])),
-        ("hair_redness", (m["hair"] + 0.5 * m["brows"])[:, None] * np.array([0.03, 0.0, -0.02])),
-        ("beard_shadow", m["beard"][:, None] * m["skin"][:, None] * np.array([-0.03, -0.028, -0.02])),
+        ("brow_darkness", m["brows"][:, None] * np.array([-0.035, -0.028, -0.02])),
+        ("eyelash_darkness", m["lash"][:, None] * np.array([-0.025, -0.02, -0.02])),
+        ("iris_colour", iris * np.array([-0.025, 0.03, 0.07])),
+        ("iris_darkness", iris * np.array([-0.025, -0.022, -0.018])),
+        ("hair_lightness", hairy * np.array([0.075, 0.06, 0.042])),
+        ("hair_redness", hairy * np.array([0.02, 0.0, -0.012])),
+        (
+            "beard_shadow",
+            m["beard"][:, None] * m["skin"][:, None] * np.array([-0.03, -0.028, -0.02]),
+        ),
         ("under_eye_darkness", m["under_eye"][:, None] * np.array([-0.02, -0.022, -0.012])),
         ("skin_blotches", (blotch * m["skin"])[:, None] * np.array([0.012, 0.004, 0.002])),
     ]

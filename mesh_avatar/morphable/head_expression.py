@@ -145,10 +145,10 @@ def eye_wide(ctx: _Context) -> np.ndarray:
 
 def eye_squint(ctx: _Context) -> np.ndarray:
     c = eye_center(1)
-    lower = gaussian(ctx.v, c + [0.002, -0.011, 0.01], (0.016, 0.007, 0.012))
+    lower = gaussian(ctx.v, [*c, 0.002, -0.011, 0.01], (0.016, 0.007, 0.012))
     lower *= ctx.eye_beta < 0
     lower[ctx.a.eye_pit == 1] *= 1.0
-    cheek = gaussian(ctx.p, c + [0.006, -0.022, 0.0], (0.018, 0.012, 0.03))
+    cheek = gaussian(ctx.p, [*c, 0.006, -0.022, 0.0], (0.018, 0.012, 0.03))
     angle = -0.22 * lower
     delta = _rotate_lid(ctx, angle) + ctx.field(cheek, (0.0, 0.0015, 0.0003))
     upper = _rotate_lid(ctx, _upper_lid_rotation(ctx, 0.15))
@@ -297,8 +297,11 @@ def brow_down(ctx: _Context) -> np.ndarray:
 
 
 def brow_inner_up(ctx: _Context) -> np.ndarray:
-    w = gaussian(ctx.p * np.array([0.0, 1.0, 1.0]) + np.abs(ctx.p) * np.array([1.0, 0, 0]),
-                 (0.012, 0.055, 0.088), (0.018, 0.015, 0.025))
+    w = gaussian(
+        ctx.p * np.array([0.0, 1.0, 1.0]) + np.abs(ctx.p) * np.array([1.0, 0, 0]),
+        (0.012, 0.055, 0.088),
+        (0.018, 0.015, 0.025),
+    )
     return ctx.skin_only(ctx.field(w, (0.0, 0.005, 0.0)))
 
 

@@ -57,7 +57,9 @@ def _semantic_fields() -> list[tuple[str, Field]]:
         return _vec(0.05 * p[:, 0] * w, z0(p), z0(p))
 
     def face_length(p):
-        lower = np.clip(0.0 - p[:, 1], 0.0, None) * gaussian(p, (0.0, -0.06, 0.06), (0.09, 0.08, 0.08))
+        lower = np.clip(0.0 - p[:, 1], 0.0, None) * gaussian(
+            p, (0.0, -0.06, 0.06), (0.09, 0.08, 0.08)
+        )
         return _vec(z0(p), -0.05 * lower, 0.01 * lower)
 
     def jaw_width(p):
@@ -131,8 +133,8 @@ def _semantic_fields() -> list[tuple[str, Field]]:
 
     def lip_fullness(p):
         w = gaussian(p, (0.0, -0.051, 0.093), (0.024, 0.011, 0.014))
-        dy = np.clip((p[:, 1] + 0.051) / 0.006, -1.0, 1.0)
-        return _vec(z0(p), 0.0012 * dy * w, 0.0016 * w)
+        dy = np.tanh((p[:, 1] + 0.051) / 0.008)
+        return _vec(z0(p), 0.0008 * dy * w, 0.0016 * w)
 
     def mouth_width(p):
         w = gaussian(p, (0.0, -0.051, 0.088), (0.04, 0.018, 0.03))
@@ -232,7 +234,7 @@ def _random_fields(
 
         def field(p, centers=centers, radii=radii, vectors=vectors, amp=amp, symmetric=symmetric):
             out = np.zeros_like(p)
-            for c, r, vec in zip(centers, radii, vectors):
+            for c, r, vec in zip(centers, radii, vectors, strict=True):
                 out += amp * gaussian(p, c, (r, r, r))[:, None] * vec
                 if symmetric:
                     cm = c * np.array([-1.0, 1.0, 1.0])
@@ -247,13 +249,22 @@ def _random_fields(
 def _rigid_eyes(
     template: HeadTemplate, anatomy: HeadAnatomy, name: str, field: Field
 ) -> np.ndarray:
-    """Evaluate ``field`` at the anchors; ``eye_size`` scales eyeballs about their centres."""
+    """Evaluate ``field`` at the anchors; the lids blend towards the eyeball's rigid motion (so the
+    steep walls of the eye openings keep their orientation), and ``eye_size`` scales eyeballs
+    about their centres."""
     values = field(anatomy.anchor)
-    if name == "eye_size":
-        for label, side in ((1, 1), (2, -1)):
-            mask = (template.part == label) | (anatomy.eye_pit == label)
-            rel = template.vertices[mask] - eye_center(side)
-            values[mask] = 0.05 * rel
+    for label, side in ((1, 1), (2, -1)):
+        center = eye_center(side)
+        at_center = field(center[None])[0]
+        dist = np.linalg.norm(template.vertices - center, axis=1)
+        t = np.clip((dist - 0.0135) / 0.02, 0.0, 1.0)
+        w = (1.0 - t * t * (3.0 - 2.0 * t)) * anatomy.skin
+        mask = (template.part == label) | (anatomy.eye_pit == label)
+        w[mask] = 1.0
+        rigid = np.broadcast_to(at_center, values.shape)
+        if name == "eye_size":
+            rigid = 0.05 * (template.vertices - center)
+        values = values + w[:, None] * (rigid - values)
     return values
 
 

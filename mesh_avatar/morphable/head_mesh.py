@@ -3,7 +3,7 @@
 Topology (fixed, independent of the sculpt's numbers):
 
 - vertex 0 is the crown; then ``n_rows`` rings of ``n_cols`` vertices each, top to bottom. Ring
-  vertices of the head part lie where rays from :data:`HEAD_ORIGIN` (polar angle ``theta`` from +Y,
+  vertices of the head part lie where rays from the spine (:func:`ray_origin`; polar angle ``theta`` from +Y,
   azimuth ``phi`` from +Z towards +X) first leave the sculpt; the last rings are the neck, cast
   horizontally from the neck axis. The bottom ring is the only boundary (the neck cut).
 - two eyeballs (UV spheres looking down +Z), subject's left (+X) first.
@@ -24,30 +24,34 @@ import numpy as np
 from mesh_avatar.morphable.head_sdf import (
     EYE_CENTER,
     EYE_RADIUS,
-    HEAD_ORIGIN,
     MOUTH_POLAR,
     NECK_AXIS_Z,
     NECK_BOTTOM_Y,
     NECK_TOP_Y,
     head_sdf,
+    ray_origin,
 )
 
 Sdf = Callable[[np.ndarray], np.ndarray]
 
 HEAD_V0 = 0.13  # the head grid occupies v in [HEAD_V0, 1]
-EYE_UV_CENTER = (0.5, 0.065)
-EYE_UV_RADIUS = 0.06
-FIXED_THETA = np.deg2rad(138.0)  # rings above this polar angle are shared by every column
+EYE_UV_CENTER = (0.5, 0.064)
+EYE_UV_RADIUS = 0.062
+EYE_UV_POWER = 0.6  # disc radius ~ polar angle ** power: the iris gets more texels
+FIXED_THETA = np.deg2rad(129.0)
+LIP_RING_OFFSET = np.deg2rad(
+    0.3
+)  # polar offset of the rings just above/below the mouth line  # rings above this polar angle are shared by every column
 
 
 @dataclass(frozen=True)
 class GridSpec:
     """Resolution of the head mesh."""
 
-    n_cols: int = 84
-    n_head_rows: int = 50
-    n_transition_rows: int = 4
-    n_neck_rows: int = 6
+    n_cols: int = 80
+    n_head_rows: int = 51
+    n_transition_rows: int = 7
+    n_neck_rows: int = 5
     eye_rings: int = 11
     eye_segments: int = 16
 
@@ -136,9 +140,9 @@ def first_exit(
 
 
 def cast_head(sdf: Sdf, phi: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Surface points of the rays from HEAD_ORIGIN at (phi, theta), arrays of shape S -> (S, 3)."""
+    """Surface points of the head rays at (phi, theta), arrays of shape S -> (S, 3)."""
     dirs = ray_directions(phi, theta).reshape(-1, 3)
-    origins = np.broadcast_to(HEAD_ORIGIN, dirs.shape)
+    origins = ray_origin(np.broadcast_to(theta, np.shape(phi)).reshape(-1))
     t = first_exit(sdf, origins, dirs)
     return (origins + dirs * t[:, None]).reshape(*np.shape(phi), 3)
 
@@ -146,9 +150,7 @@ def cast_head(sdf: Sdf, phi: np.ndarray, theta: np.ndarray) -> np.ndarray:
 def cast_neck(sdf: Sdf, psi: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Surface points of horizontal rays from the neck axis at height ``y`` and azimuth ``psi``."""
     dirs = np.stack([np.sin(psi), np.zeros_like(psi), np.cos(psi)], -1).reshape(-1, 3)
-    origins = np.stack(
-        [np.zeros_like(y), y, np.full_like(y, NECK_AXIS_Z)], -1
-    ).reshape(-1, 3)
+    origins = np.stack([np.zeros_like(y), y, np.full_like(y, NECK_AXIS_Z)], -1).reshape(-1, 3)
     t = first_exit(sdf, origins, dirs, t_max=0.12)
     return (origins + dirs * t[:, None]).reshape(*np.shape(psi), 3)
 
@@ -172,7 +174,8 @@ def head_row_angles(n_rows: int) -> np.ndarray:
     grid = np.linspace(0.0, 1.0, 4001)
     theta_grid = grid * FIXED_THETA
     deg = np.rad2deg(theta_grid)
-    density = 1.0 + 1.6 * np.exp(-(((deg - 105.0) / 28.0) ** 4))
+    density = 1.0 + 2.0 * np.exp(-(((deg - 100.0) / 30.0) ** 4))
+    density += 2.5 * np.exp(-(((deg - np.rad2deg(MOUTH_POLAR)) / 3.5) ** 2))
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]))])
     cdf /= cdf[-1]
     targets = (np.arange(n_rows) + 1.0) / n_rows
@@ -181,6 +184,9 @@ def head_row_angles(n_rows: int) -> np.ndarray:
     theta = np.interp(targets, cdf, theta_grid)
     nearest = int(np.argmin(np.abs(theta - MOUTH_POLAR)))
     theta[nearest] = MOUTH_POLAR
+    # The lip rings hug the mouth line, so the gap between the lips reads as a thin line.
+    theta[nearest - 1] = MOUTH_POLAR - LIP_RING_OFFSET
+    theta[nearest + 1] = MOUTH_POLAR + LIP_RING_OFFSET
     return theta
 
 
@@ -198,7 +204,7 @@ def _eyeball(spec: GridSpec, center: np.ndarray) -> tuple[np.ndarray, np.ndarray
     radius = EYE_RADIUS * (1.0 + 0.045 * np.clip(1.0 - polar / 0.75, 0.0, 1.0) ** 2)
     verts = center + local * radius[:, None]
     # Disc UVs: the front hemisphere fills the disc, the back folds into its rim.
-    uv_r = EYE_UV_RADIUS * np.minimum(polar / (0.5 * np.pi), 1.0)
+    uv_r = EYE_UV_RADIUS * np.minimum(polar / (0.5 * np.pi), 1.0) ** EYE_UV_POWER
     azim = np.arctan2(local[:, 1], local[:, 0])
     uvs = np.stack(
         [EYE_UV_CENTER[0] + uv_r * np.cos(azim), EYE_UV_CENTER[1] + uv_r * np.sin(azim)], -1
@@ -241,8 +247,9 @@ def build_template(spec: GridSpec = GridSpec(), sdf: Sdf = head_sdf) -> HeadTemp
     last = 0.5 * (lo + hi)
     frac = (np.arange(spec.n_transition_rows) + 1.0) / spec.n_transition_rows
     trans_theta = FIXED_THETA + frac[:, None] * (last - FIXED_THETA)[None, :]
-    theta = np.concatenate([np.broadcast_to(head_theta[:, None], (len(head_theta), n_cols)),
-                            trans_theta])
+    theta = np.concatenate(
+        [np.broadcast_to(head_theta[:, None], (len(head_theta), n_cols)), trans_theta]
+    )
     ph = np.broadcast_to(phi[None, :], theta.shape)
     head_points = cast_head(sdf, ph, theta)
     # Neck rings: horizontal rays under the last head ring, same azimuth around the neck axis.
@@ -251,7 +258,7 @@ def build_template(spec: GridSpec = GridSpec(), sdf: Sdf = head_sdf) -> HeadTemp
     psi[n_cols // 2] = 0.0
     psi[0] = np.pi
     k = (np.arange(spec.n_neck_rows) + 1.0) / spec.n_neck_rows
-    spacing = k ** 1.3
+    spacing = k**1.3
     y = ring[None, :, 1] + spacing[:, None] * (NECK_BOTTOM_Y - ring[None, :, 1])
     neck_points = cast_neck(sdf, np.broadcast_to(psi[None, :], y.shape), y)
     grid = np.concatenate([head_points, neck_points])  # (n_rows, n_cols, 3)

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Ray origin of the head part of the mesh (inside the skull, about ear-canal height).
-HEAD_ORIGIN = np.array([0.0, 0.022, 0.008])
+#: Rays of the head part start on a short vertical "spine" inside the head: high for the crown
+#: and the eyes (so the brow does not overhang the lids), lower for the mouth and the chin (so the
+#: lips meet along a nearly horizontal line). See :func:`ray_origin`.
+SPINE_Z = 0.008
+SPINE_TOP_Y = 0.024
+SPINE_BOTTOM_Y = -0.04
+SPINE_THETA = (np.deg2rad(62.0), np.deg2rad(122.0))
 #: Eyeball centre of the subject's left eye (+X); the right eye mirrors it.
 EYE_CENTER = np.array([0.0318, 0.0305, 0.0665])
 EYE_RADIUS = 0.0121
-#: The mouth line (the gap between the lips) lies on a cone of rays from HEAD_ORIGIN at this
-#: polar angle (measured from +Y), so that one ring of the mesh runs exactly along it.
+#: The mouth line (the gap between the lips): one ring of the mesh runs exactly along it.
 MOUTH_LINE_POINT = np.array([0.0, -0.0505, 0.0985])
 MOUTH_HALF_ANGLE = 0.285  # azimuth half-width of the mouth opening, radians
 NECK_AXIS_Z = -0.016
@@ -27,20 +31,41 @@ NECK_BOTTOM_Y = -0.165
 NECK_TOP_Y = -0.112
 
 
-def polar_angle(p: np.ndarray) -> np.ndarray:
-    """(N, 3) -> (N,) angle from +Y of ``p - HEAD_ORIGIN``, radians in [0, pi]."""
-    d = p - HEAD_ORIGIN
+def ray_origin(theta: np.ndarray) -> np.ndarray:
+    """(S,) polar angles -> (S, 3) origins of the head rays on the spine."""
+    lo, hi = SPINE_THETA
+    t = np.clip((np.asarray(theta, dtype=float) - lo) / (hi - lo), 0.0, 1.0)
+    s = t * t * (3.0 - 2.0 * t)
+    y = SPINE_TOP_Y + (SPINE_BOTTOM_Y - SPINE_TOP_Y) * s
+    return np.stack([np.zeros_like(y), y, np.full_like(y, SPINE_Z)], -1)
+
+
+def polar_angle(p: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """(N, 3) -> (N,) angle from +Y of ``p - origin``, radians in [0, pi]."""
+    d = p - origin
     horizontal = np.hypot(d[:, 0], d[:, 2])
     return np.arctan2(horizontal, d[:, 1])
 
 
 def azimuth(p: np.ndarray) -> np.ndarray:
     """(N, 3) -> (N,) angle around +Y from +Z towards +X, radians in (-pi, pi]."""
-    d = p - HEAD_ORIGIN
-    return np.arctan2(d[:, 0], d[:, 2])
+    return np.arctan2(p[:, 0], p[:, 2] - SPINE_Z)
 
 
-MOUTH_POLAR = float(polar_angle(MOUTH_LINE_POINT[None])[0])
+def spine_polar(p: np.ndarray) -> np.ndarray:
+    """(N, 3) -> (N,) polar angle of the head ray that passes through each point."""
+    lo = np.zeros(len(p))
+    hi = np.full(len(p), np.pi)
+    for _ in range(50):  # polar(p - origin(theta)) - theta decreases with theta
+        mid = 0.5 * (lo + hi)
+        above = polar_angle(p, ray_origin(mid)) > mid
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+MOUTH_POLAR = float(spine_polar(MOUTH_LINE_POINT[None])[0])
+MOUTH_ORIGIN = ray_origin(np.array([MOUTH_POLAR]))[0]
 
 
 # ------------------------------------------------------------------------------------ primitives
@@ -140,14 +165,14 @@ def _eye_openings(q: np.ndarray) -> np.ndarray:
 
 def _mouth_slit(p: np.ndarray) -> np.ndarray:
     """A thin sheet cut along the mouth cone, from the lips back to the mouth cavity."""
-    d = p - HEAD_ORIGIN
+    d = p - MOUTH_ORIGIN
     r = np.linalg.norm(d, axis=1)
-    across = np.abs(polar_angle(p) - MOUTH_POLAR) * r
+    across = np.abs(polar_angle(p, MOUTH_ORIGIN) - MOUTH_POLAR) * r
     half_width = MOUTH_HALF_ANGLE * r
-    along = np.abs(azimuth(p)) * r
+    along = np.abs(np.arctan2(d[:, 0], d[:, 2])) * r
     taper = np.clip(1.0 - (along / half_width) ** 4, 0.0, 1.0)
-    thickness = 0.0007 * taper
-    return np.maximum(np.maximum(across - thickness, along - half_width), 0.085 - r)
+    thickness = 0.0025 * r * taper  # half the gap, as an angle: inside the lip rings' offset
+    return np.maximum(np.maximum(across - thickness, along - half_width), 0.06 - r)
 
 
 def head_sdf(p: np.ndarray, eyes_open: bool = True, mouth_line: bool = True) -> np.ndarray:
@@ -163,11 +188,15 @@ def head_sdf(p: np.ndarray, eyes_open: bool = True, mouth_line: bool = True) -> 
     """
     q = p.copy()
     q[:, 0] = np.abs(q[:, 0])
-    d = smin(_skull_and_face(q), _neck(p), 0.03)
+    # The floor of the mouth fills the space between the jaw and the neck (a flat under-chin
+    # that meets the throat low, so that every ray leaves the surface only once).
+    floor = round_cone(q, (0.0, -0.086, 0.052), (0.0, -0.083, 0.005), 0.016, 0.03)
+    d = smin(_skull_and_face(q), floor, 0.015)
+    d = smin(d, _neck(p), 0.018)
     # Orbits: a shallow socket around each eye, then lids wrapped over the eyeball, then (open
     # eyes) the almond-shaped opening cut through the lids.
-    orbit = ellipsoid(q, tuple(EYE_CENTER + [0.0, 0.003, 0.019]), (0.02, 0.014, 0.0135))
-    d = smax(d, -orbit, 0.008)
+    orbit = ellipsoid(q, tuple([*EYE_CENTER, 0.0, 0.003, 0.019]), (0.02, 0.014, 0.0135))
+    d = smax(d, -orbit, 0.011)
     lid = ellipsoid(q, tuple(EYE_CENTER), (EYE_RADIUS + 0.0016,) * 3)
     d = smin(d, lid, 0.006)
     if eyes_open:

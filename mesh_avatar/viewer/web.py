@@ -82,7 +82,7 @@ class WebViewer:
         positions, _ = self.state.geometry()
         lo, hi = positions.min(0), positions.max(0)
         center = (lo + hi) / 2
-        distance = 2.0 * float((hi - lo).max())
+        distance = 1.4 * float((hi - lo).max())
         camera = self.server.initial_camera
         camera.look_at = tuple(float(c) for c in center)
         camera.position = (float(center[0]), float(center[1]), float(center[2] + distance))

@@ -355,16 +355,24 @@ class WindowDriver:
             raise TimeoutError("the viewer did not render an image")
         return images[0]
 
-    def grab_window(self) -> Any:
-        """The whole window (panel included) as a PIL image, grabbed from the X server."""
-        from PIL import ImageGrab
+    def grab_window(self, attempts: int = 20) -> Any:
+        """The whole window (panel included) as a PIL image, grabbed from the X server.
 
-        self.call(lambda: self.viewer.window.post_redraw())
-        time.sleep(1.0)  # let the compositor-less X server receive the new frame
-        frame = self.call(lambda: self.viewer.window.os_frame)
-        image = ImageGrab.grab(xdisplay=os.environ.get("DISPLAY"))
-        box = (frame.x, frame.y, frame.x + frame.width, frame.y + frame.height)
-        return image.crop(box)
+        Retries until the window has been presented (a fresh window grabs as one flat colour).
+        """
+        from PIL import ImageGrab, ImageStat
+
+        image = None
+        for _ in range(attempts):
+            self.call(lambda: self.viewer.window.post_redraw())
+            time.sleep(0.5)
+            frame = self.call(lambda: self.viewer.window.os_frame)
+            screen = ImageGrab.grab(xdisplay=os.environ.get("DISPLAY"))
+            box = (frame.x, frame.y, frame.x + frame.width, frame.y + frame.height)
+            image = screen.crop(box)
+            if max(ImageStat.Stat(image).stddev) > 1.0:
+                break
+        return image
 
     def close(self) -> None:
         self.viewer.app.post_to_main_thread(self.viewer.window, self.viewer.window.close)

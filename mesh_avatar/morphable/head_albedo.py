@@ -139,7 +139,7 @@ def _masks(s: TexelSamples) -> dict[str, np.ndarray]:
     for side_sign in (1.0, -1.0):
         c = eye_center(int(side_sign))
         under_eye = np.maximum(
-            under_eye, gaussian(p, [*c, 0.0, -0.013, 0.008], (0.013, 0.006, 0.01))
+            under_eye, gaussian(p, c + np.array([0.0, -0.013, 0.008]), (0.013, 0.006, 0.01))
         )
     under_eye *= head
     eye = np.isfinite(s.eye_polar)

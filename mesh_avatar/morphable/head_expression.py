@@ -145,10 +145,10 @@ def eye_wide(ctx: _Context) -> np.ndarray:
 
 def eye_squint(ctx: _Context) -> np.ndarray:
     c = eye_center(1)
-    lower = gaussian(ctx.v, [*c, 0.002, -0.011, 0.01], (0.016, 0.007, 0.012))
+    lower = gaussian(ctx.v, c + np.array([0.002, -0.011, 0.01]), (0.016, 0.007, 0.012))
     lower *= ctx.eye_beta < 0
     lower[ctx.a.eye_pit == 1] *= 1.0
-    cheek = gaussian(ctx.p, [*c, 0.006, -0.022, 0.0], (0.018, 0.012, 0.03))
+    cheek = gaussian(ctx.p, c + np.array([0.006, -0.022, 0.0]), (0.018, 0.012, 0.03))
     angle = -0.22 * lower
     delta = _rotate_lid(ctx, angle) + ctx.field(cheek, (0.0, 0.0015, 0.0003))
     upper = _rotate_lid(ctx, _upper_lid_rotation(ctx, 0.15))

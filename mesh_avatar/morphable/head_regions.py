@@ -152,7 +152,9 @@ def region_masks(template: HeadTemplate, anatomy: HeadAnatomy) -> dict[str, np.n
         )
     eyes = {}
     for name, label, side in (("eye_left", 1, 1), ("eye_right", 2, -1)):
-        near = gaussian(v, [*eye_center(side), 0.0, 0.0, 0.006], (0.021, 0.015, 0.02)) > 0.37
+        near = (
+            gaussian(v, eye_center(side) + np.array([0.0, 0.0, 0.006]), (0.021, 0.015, 0.02)) > 0.37
+        )
         eyes[name] = (template.part == label) | (skin & near)
     lips = skin & (gaussian(v, (0.0, -0.0515, 0.092), (0.029, 0.0125, 0.02)) > 0.37)
     lips |= anatomy.mouth_pit

@@ -195,7 +195,7 @@ def head_sdf(p: np.ndarray, eyes_open: bool = True, mouth_line: bool = True) -> 
     d = smin(d, _neck(p), 0.018)
     # Orbits: a shallow socket around each eye, then lids wrapped over the eyeball, then (open
     # eyes) the almond-shaped opening cut through the lids.
-    orbit = ellipsoid(q, tuple([*EYE_CENTER, 0.0, 0.003, 0.019]), (0.02, 0.014, 0.0135))
+    orbit = ellipsoid(q, tuple(EYE_CENTER + np.array([0.0, 0.003, 0.019])), (0.02, 0.014, 0.0135))
     d = smax(d, -orbit, 0.011)
     lid = ellipsoid(q, tuple(EYE_CENTER), (EYE_RADIUS + 0.0016,) * 3)
     d = smin(d, lid, 0.006)

@@ -74,21 +74,32 @@ class PeakTreeRss:
         self._thread.join()
 
 
-def run_ours(n: int, workers: int, model: str, texture: int, out: Path) -> tuple[float, float]:
+def run_ours(
+    n: int, workers: int, model: str, texture: int, out: Path, sparse: bool = False
+) -> tuple[float, float]:
     """Returns (end-to-end avatars/s, steady avatars/s after the first result).
 
     End-to-end includes forking the workers and loading the model in each of them.
     """
     from mesh_avatar.batch import BatchSpec, run_batch
 
-    spec = BatchSpec(n=n, seed=0, model=model, formats=("glb",), lods=(0,), texture_size=texture)
+    spec = BatchSpec(
+        n=n,
+        seed=0,
+        model=model,
+        formats=("glb",),
+        lods=(0,),
+        texture_size=texture,
+        sparse_morph_targets=sparse,
+    )
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     summary = run_batch(spec, out, workers=workers, progress=False)
     elapsed = time.perf_counter() - start
     steady = (n - 1) / (summary.seconds - summary.first_result_s) if n > 1 else float("nan")
     print(
-        f"  ours  workers={workers}: {n} avatars in {elapsed:.1f} s -> {n / elapsed:.2f} avatars/s "
+        f"  ours  workers={workers}{' sparse' if sparse else ''}: {n} avatars in {elapsed:.1f} s "
+        f"-> {n / elapsed:.2f} avatars/s "
         f"(first result after {summary.first_result_s:.1f} s; after it {steady:.2f} avatars/s)"
     )
     total = sum(summary.timings.values()) or 1.0
@@ -177,6 +188,9 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="also run 1 worker")
     parser.add_argument("--memory", action="store_true", help="peak RSS for N=200 and N=2000")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N avatars")
+    parser.add_argument(
+        "--sparse", action="store_true", help="ours with sparse morph targets (smaller GLBs)"
+    )
     parser.add_argument("--keep", type=Path, help="keep outputs in this folder")
     args = parser.parse_args()
 
@@ -192,7 +206,14 @@ def main() -> None:
             peaks = {}
             for n in (200, 2000):
                 with PeakTreeRss() as rss:
-                    run_ours(n, args.workers, args.model, args.texture_size, base / f"mem{n}")
+                    run_ours(
+                        n,
+                        args.workers,
+                        args.model,
+                        args.texture_size,
+                        base / f"mem{n}",
+                        args.sparse,
+                    )
                 peaks[n] = rss.peak
                 print(f"  peak RSS of the process tree, N={n}: {rss.peak / 2**20:.0f} MiB")
                 shutil.rmtree(base / f"mem{n}", ignore_errors=True)

@@ -203,3 +203,16 @@ def test_two_runs_cannot_write_one_folder_at_once(tmp_path, tiny_model_file):
         with pytest.raises(BatchError, match="another batch run is writing"):
             run_batch(_spec(tiny_model_file, n=1), out, workers=0, progress=False)
     assert run_batch(_spec(tiny_model_file, n=1), out, workers=0, progress=False).made == 1
+
+
+def test_sparse_morph_targets_give_smaller_valid_glbs(tmp_path, tiny_model_file):
+    dense_spec = _spec(tiny_model_file, n=1, formats=("glb",))
+    dense = run_batch(dense_spec, tmp_path / "d", workers=0, progress=False)
+    sparse_spec = _spec(tiny_model_file, n=1, formats=("glb",), sparse_morph_targets=True)
+    sparse = run_batch(sparse_spec, tmp_path / "s", workers=0, progress=False)
+    size = {}
+    for name, summary in (("dense", dense), ("sparse", sparse)):
+        (glb,) = summary.out_dir.rglob("*.glb")
+        assert_valid_gltf(glb)
+        size[name] = glb.stat().st_size
+    assert size["sparse"] < size["dense"]

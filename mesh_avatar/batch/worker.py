@@ -236,6 +236,7 @@ def _export_options(spec: BatchSpec) -> Any:
         texture_size=spec.texture_size,
         texture_format=spec.texture_format,
         lods=spec.lods,
+        sparse_morph_targets=spec.sparse_morph_targets,
     )
 
 

@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(auto, ray://HOST:10001); OUT must be a path all nodes share",
     )
     add_export_options(parser, default_formats="glb")
+    parser.add_argument(
+        "--sparse-morph-targets",
+        action="store_true",
+        help="write glTF morph targets as sparse accessors (about 4x smaller GLBs)",
+    )
     labels = parser.add_argument_group("synthetic-data labels")
     labels.add_argument(
         "--renders",
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         lods=tuple(args.lod),
         texture_size=args.texture_size,
         texture_format=args.texture_format,
+        sparse_morph_targets=args.sparse_morph_targets,
         renders=tuple(args.renders),
         render_size=args.render_size,
     )

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup deps test test-slow test-e2e lint format \
-	bench-render bench-batch bench-gan docs-images default-model
+	bench-render bench-batch bench-export bench-gan docs-images default-model
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -39,6 +39,9 @@ bench-render: deps  ## fast vs pytorch3d renderer throughput
 
 bench-batch: deps  ## batch generation throughput
 	$(VENV_PY) bench/batch.py
+
+bench-export: deps  ## GLB export throughput vs uncached and trimesh
+	$(VENV_PY) bench/export.py --lods
 
 bench-gan: deps  ## GAN training step throughput
 	scripts/bench_gan.sh

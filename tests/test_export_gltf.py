@@ -253,3 +253,16 @@ def test_texture_is_resized_to_the_requested_size(mesh):
     view = doc.bufferViews[doc.images[0].bufferView]
     data = doc.binary_blob()[view.byteOffset : view.byteOffset + view.byteLength]
     assert Image.open(io.BytesIO(data)).size == (512, 512)
+
+
+def test_sparse_target_that_never_moves_is_valid_and_reads_as_zeros(mesh, tmp_path):
+    targets = {**mesh.morph_targets, "tongueOut": np.zeros_like(mesh.vertices)}
+    weights = np.append(mesh.morph_weights, np.float32(0.0))
+    still = replace(mesh, morph_targets=targets, morph_weights=weights)
+    path = tmp_path / "still.glb"
+    path.write_bytes(glb_bytes(still, replace(SMALL, sparse_morph_targets=True)))
+    assert_valid_gltf(path)
+    doc = read_glb(path)
+    last = _primitive(doc).targets[-1]["POSITION"]
+    assert doc.accessors[last].bufferView is None and doc.accessors[last].sparse is None
+    assert not accessor_array(doc, last).any()

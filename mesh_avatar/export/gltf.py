@@ -152,14 +152,19 @@ _MORPH_BLOCKS: MemoCache[MorphTargetBlock] = MemoCache(maxsize=4)
 def morph_target_block(
     split: SplitTopology, deltas: list[np.ndarray], sparse: bool
 ) -> MorphTargetBlock:
-    """Encode the POSITION deltas of every morph target (cached: models share their deltas)."""
-    key = (split.key, len(deltas), sparse)
+    """Encode the POSITION deltas of every morph target (cached: a model's avatars share them).
+
+    The cache key holds a strided sample of the deltas; a hit is confirmed against the full
+    arrays, so a different set of deltas is never served stale bytes.
+    """
+    sample = [d.reshape(-1)[::101] for d in deltas]
+    key = (split.key, array_digest(*sample), sparse)
     cached = _MORPH_BLOCKS.get(key, lambda: _encode_morph_targets(split, deltas, sparse))
-    if all(np.array_equal(a, b) for a, b in zip(cached.source, deltas, strict=True)):
+    if len(cached.source) == len(deltas) and all(
+        np.array_equal(a, b) for a, b in zip(cached.source, deltas, strict=True)
+    ):
         return cached
-    fresh = _encode_morph_targets(split, deltas, sparse)
-    _MORPH_BLOCKS.clear()
-    return _MORPH_BLOCKS.get(key, lambda: fresh)
+    return _MORPH_BLOCKS.put(key, _encode_morph_targets(split, deltas, sparse))
 
 
 def _encode_morph_targets(

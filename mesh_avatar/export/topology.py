@@ -39,6 +39,13 @@ class MemoCache(Generic[T]):
             self._items.popitem(last=False)
         return value
 
+    def put(self, key: Hashable, value: T) -> T:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+        return value
+
     def clear(self) -> None:
         self._items.clear()
 

@@ -166,3 +166,22 @@ def test_export_command_errors_are_one_line(tmp_path, model_file, tiny_model_dat
         main(["export", str(good_file), "--format", "fbx"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "unknown value(s) fbx" in err
+
+
+def test_an_exported_glb_regenerates_its_avatar(tmp_path, model_file, params_file):
+    first = tmp_path / "first"
+    assert main(["export", str(params_file), "--model", str(model_file), "--out", str(first)]) == 0
+    again = tmp_path / "again"
+    glb = first / "face.glb"
+    assert main(["export", str(glb), "--model", str(model_file), "--out", str(again)]) == 0
+    a, b = read_glb(glb), read_glb(again / "face.glb")
+    position = a.meshes[0].primitives[0].attributes.POSITION
+    assert a.accessors[position].max == b.accessors[position].max
+    assert a.binary_blob() == b.binary_blob()
+
+
+def test_a_glb_without_coefficients_is_a_params_error(tmp_path, model_file, capsys):
+    fake = tmp_path / "fake.glb"
+    fake.write_bytes(b"not a glb at all")
+    code = main(["export", str(fake), "--model", str(model_file), "--out", str(tmp_path)])
+    assert code == 2 and "not a readable glTF file" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mesh_avatar.commands.options import (
     FORMATS,
@@ -12,9 +13,12 @@ from mesh_avatar.commands.options import (
     add_model_option,
 )
 
+if TYPE_CHECKING:
+    from mesh_avatar.params import AvatarParams
+
 log = logging.getLogger(__name__)
 
-PARAMS_SUFFIXES = (".params.json", ".params.npz", ".json", ".npz")
+PARAMS_SUFFIXES = (".params.json", ".params.npz", ".json", ".npz", ".glb", ".gltf")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "avatar. --out is a folder (files are named after PARAMS) or a file name ending in "
         ".glb, .gltf or .obj (its suffix is the format unless --format says otherwise).",
     )
-    parser.add_argument("params", type=Path, metavar="PARAMS", help="params file (.json or .npz)")
+    parser.add_argument(
+        "params",
+        type=Path,
+        metavar="PARAMS",
+        help="params file (.json or .npz), or a GLB/glTF written by mesh-avatar (its coefficients)",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("."), metavar="PATH", help="output folder or file"
     )
@@ -62,12 +71,28 @@ def output_place(params_path: Path, out: Path) -> tuple[Path, str, str | None]:
     return out, name or "avatar", None
 
 
+def load_params(path: Path) -> AvatarParams:
+    """Coefficients from a params file, or from the metadata of a GLB/glTF this tool wrote."""
+    from mesh_avatar.params import AvatarParams
+
+    if path.suffix.lower() not in (".glb", ".gltf"):
+        return AvatarParams.load(path)
+    from mesh_avatar.errors import ParamsError
+    from mesh_avatar.export.gltf import read_metadata
+
+    if not path.is_file():
+        raise ParamsError(f"params file not found: {path}")
+    coefficients = read_metadata(path.read_bytes()).get("coefficients")
+    if not isinstance(coefficients, dict):
+        raise ParamsError(f"{path}: no coefficients in asset.extras (not written by mesh-avatar?)")
+    return AvatarParams.from_numpy(coefficients, source=str(path))
+
+
 def run(args: argparse.Namespace) -> int:
     from mesh_avatar.avatar import build_avatar_mesh
     from mesh_avatar.export import ExportOptions, export_avatar
     from mesh_avatar.io import ensure_writable_dir
     from mesh_avatar.morphable import load_model
-    from mesh_avatar.params import AvatarParams
 
     options = ExportOptions(
         texture_size=args.texture_size,
@@ -78,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         morph_normals=args.morph_normals,
         skeleton=not args.no_skeleton,
     )
-    params = AvatarParams.load(args.params)
+    params = load_params(args.params)
     folder, stem, implied = output_place(args.params, args.out)
     formats = args.formats or ((implied,) if implied else ("glb",))
     model = load_model(args.model)

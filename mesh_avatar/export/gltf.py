@@ -450,6 +450,24 @@ def gltf_files(
     return {f"{stem}.gltf": text, f"{stem}.bin": binary, image_name: image.data}
 
 
+def read_metadata(data: bytes) -> dict[str, Any]:
+    """``asset.extras`` of a GLB or .gltf file (bytes); raise ExportError if it is neither."""
+    try:
+        if data[:4] == b"glTF":
+            length, kind = struct.unpack_from("<II", data, 12)
+            if kind != CHUNK_JSON:
+                raise ValueError("the first chunk is not JSON")
+            doc = json.loads(data[20 : 20 + length])
+        else:
+            doc = json.loads(data)
+        extras = doc["asset"].get("extras") or {}
+    except (ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
+        raise ExportError(f"not a readable glTF file ({exc})") from None
+    if not isinstance(extras, dict):
+        raise ExportError("the glTF file's asset.extras is not an object")
+    return extras
+
+
 __all__ = [
     "BufferBuilder",
     "build_gltf",
@@ -457,5 +475,6 @@ __all__ = [
     "glb_from_parts",
     "gltf_files",
     "morph_target_name",
+    "read_metadata",
     "texture_image",
 ]

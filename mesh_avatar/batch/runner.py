@@ -60,7 +60,7 @@ class BatchSummary:
         first_result_s: seconds from the start of the job loop to the first finished avatar
             (mostly worker start-up and model loading).
         timings: seconds summed over avatars per worker stage (``sample``, ``mesh``, ``export``,
-            ``write``, ``verify``, ``labels``).
+            ``write``, ``verify``, ``labels``) and ``cpu`` (worker CPU time of the avatars made).
     """
 
     out_dir: Path

@@ -60,7 +60,8 @@ class JobResult:
         index: the avatar's index.
         status: ``made`` (files written) or ``kept`` (the previous files verified by hash).
         row: the manifest row.
-        timings: seconds spent per stage (``sample``, ``mesh``, ``serialize``, ``write``, ...).
+        timings: wall seconds per stage (``sample``, ``mesh``, ``export``, ``write``, ``labels``
+            or ``verify``) and ``cpu``: CPU seconds of the worker process for the avatar.
     """
 
     index: int
@@ -129,7 +130,10 @@ class AvatarWorker:
         ):
             elapsed = time.perf_counter() - start
             return JobResult(job.index, "kept", job.previous, {"verify": elapsed})
-        return self.make(job)
+        cpu = time.process_time()
+        result = self.make(job)
+        result.timings["cpu"] = time.process_time() - cpu
+        return result
 
     def make(self, job: AvatarJob) -> JobResult:
         clock = _Stopwatch()

@@ -84,5 +84,6 @@ OUT_DIR="$REPO_ROOT/out/avatars"
 say "generating 4 avatars from the default model (seed 0) ..."
 "$VENV/bin/mesh-avatar" generate --n 4 --seed 0 --out "$OUT_DIR" --format glb,obj --preview ||
     die "the main job failed (mesh-avatar generate, exit $?)"
-say "done: avatars (GLB, OBJ+MTL+PNG, preview PNG) are in $OUT_DIR"
-find "$OUT_DIR" -maxdepth 2 -type f | sort | sed "s|^$REPO_ROOT/|  |" >&2
+counts="$(find "$OUT_DIR" -maxdepth 2 -type f -name '*.*' | sed 's/.*\.//' | sort | uniq -c |
+    awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}')"
+say "done: the avatars are in $OUT_DIR ($counts)"

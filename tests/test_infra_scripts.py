@@ -20,8 +20,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ("common.sh", "setup.sh", "test.sh", "install_system_deps.sh")
 # Real tools the scripts may use; everything else is a stub or absent.
 REAL_TOOLS = (
-    "bash", "cat", "cut", "dirname", "env", "find", "flock", "grep", "mkdir", "mktemp", "rm",
-    "sed", "sha256sum", "sort", "tail", "touch",
+    "awk", "bash", "cat", "cut", "dirname", "env", "find", "flock", "grep", "mkdir", "mktemp", "rm",
+    "sed", "sha256sum", "sort", "tail", "touch", "uniq",
 )  # fmt: skip
 
 if shutil.which("bash") is None or shutil.which("sha256sum") is None:
@@ -218,7 +218,7 @@ def test_setup_runs_the_main_job_and_says_where(sandbox: Sandbox) -> None:
         f"mesh-avatar generate --n 4 --seed 0 --out {out} --format glb,obj --preview"
     ]
     assert str(out) in result.stderr
-    assert "out/avatars/avatar_0000.glb" in result.stderr
+    assert f"the avatars are in {out} (1 glb)" in result.stderr
 
 
 @pytest.mark.parametrize(("status", "ok"), [(0, True), (1, False), (5, False)])

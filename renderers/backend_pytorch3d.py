@@ -47,15 +47,19 @@ class PyTorch3DRenderer(Renderer):
             ],
             -1,
         ).float()
-        # Drop faces that touch a vertex in front of znear (PyTorch3D does not clip them).
+        # Faces that touch a vertex in front of znear are not drawn (PyTorch3D does not clip them):
+        # such meshes are given as triangle soup with those faces collapsed off screen.
         drawable = (depth.detach()[:, faces] >= znear).all(-1)  # (B, F)
         if bool(drawable.all()):
             meshes = Meshes(verts=ndc, faces=faces.expand(b, n_faces, 3))
-            face_map = torch.arange(b * n_faces, device=faces.device) % max(n_faces, 1)
         else:
-            kept = [drawable[i].nonzero()[:, 0] for i in range(b)]
-            meshes = Meshes(verts=list(ndc.unbind(0)), faces=[faces[k] for k in kept])
-            face_map = torch.cat(kept)
+            soup = ndc[:, faces]  # (B, F, 3, 3)
+            hidden = torch.tensor([10.0, 10.0, -1.0], device=ndc.device, dtype=ndc.dtype)
+            soup = torch.where(drawable[:, :, None, None], soup, hidden)
+            soup_faces = torch.arange(n_faces * 3, device=faces.device).reshape(n_faces, 3)
+            meshes = Meshes(
+                verts=soup.reshape(b, n_faces * 3, 3), faces=soup_faces.expand(b, n_faces, 3)
+            )
         pix_to_face, zbuf, bary, _ = rasterize_meshes(
             meshes,
             image_size=(height, width),
@@ -67,7 +71,7 @@ class PyTorch3DRenderer(Renderer):
         )
         packed = pix_to_face.reshape(-1)
         pixel_index = (packed >= 0).nonzero()[:, 0]
-        face_index = face_map[packed[pixel_index]]
+        face_index = packed[pixel_index] % max(n_faces, 1)  # packed index = b * F + f
         face_ids = torch.full_like(packed, -1)
         face_ids[pixel_index] = face_index
         dtype = verts_view.dtype

@@ -51,3 +51,6 @@ docs-images: deps  ## regenerate the images under docs/
 
 default-model: deps  ## rebuild data/default_head.npz
 	$(VENV_PY) -m mesh_avatar.morphable.default_builder --out data/default_head.npz
+
+model-grid: deps  ## render docs/model_grid.png (16 random default avatars)
+	$(VENV_PY) scripts/make_model_grid.py --out docs/model_grid.png

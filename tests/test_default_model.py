@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from mesh_avatar.morphable import (
@@ -162,16 +164,38 @@ def test_every_arkit_shape_is_present_and_localized(data: MorphableModelData) ->
         assert moved[top | bottom].max() < 1e-4, name
 
 
+def _eyeballs(data: MorphableModelData) -> dict[str, np.ndarray]:
+    """Vertex indices of the two eyeballs (the mesh components besides the head)."""
+    v = data.n_vertices
+    graph = coo_matrix(
+        (np.ones(data.faces.size), (np.repeat(data.faces[:, 0], 3), data.faces.reshape(-1))),
+        shape=(v, v),
+    )
+    _, labels = connected_components(graph, directed=False)
+    parts = [np.nonzero(labels == k)[0] for k in np.unique(labels) if k != labels[0]]
+    assert len(parts) == 2
+    parts.sort(key=lambda idx: -data.vertices[idx, 0].mean())
+    return {"Left": parts[0], "Right": parts[1]}
+
+
 def test_blink_closes_the_lids_and_jaw_open_opens_the_mouth(data: MorphableModelData) -> None:
     names = data.expression_names
     lm = data.landmarks
-    for eye, upper, lower in (("Left", (43, 44), (47, 46)), ("Right", (37, 38), (41, 40))):
-        blink = data.vertices + data.expression_basis[names.index(f"eyeBlink{eye}")]
-        for up, lo in zip(upper, lower, strict=True):
-            open_gap = data.vertices[lm[up], 1] - data.vertices[lm[lo], 1]
-            closed_gap = blink[lm[up], 1] - blink[lm[lo], 1]
-            assert open_gap > 0.004
-            assert closed_gap < 0.25 * open_gap
+    for eye, ball in _eyeballs(data).items():
+        center = data.vertices[ball].mean(axis=0)
+        radius = np.linalg.norm(data.vertices[ball] - center, axis=1).min()
+        skin = np.setdiff1d(np.nonzero(data.regions[f"eye_{eye.lower()}"])[0], ball)
+        closed = data.vertices + data.expression_basis[names.index(f"eyeBlink{eye}")]
+        # Open: the socket behind the opening hides inside the eyeball. Closed: skin covers it.
+        assert (np.linalg.norm(data.vertices[skin] - center, axis=1) < radius).sum() >= 10
+        assert (np.linalg.norm(closed[skin] - center, axis=1) > radius + 5e-4).all()
+        # The pupil (front of the eyeball) is behind lid skin: some skin vertex right in front.
+        pupil = data.vertices[ball][np.argmax(data.vertices[ball, 2])]
+        ahead = closed[skin] - pupil
+        in_front = (ahead[:, 2] > 0) & (np.hypot(ahead[:, 0], ahead[:, 1]) < 0.002)
+        assert in_front.any()
+        assert not ((np.abs(data.vertices[skin] - pupil)[:, :2].max(axis=1) < 0.002)
+                    & (data.vertices[skin, 2] > pupil[2])).any()  # fmt: skip
     jaw = data.vertices + data.expression_basis[names.index("jawOpen")]
     assert data.vertices[lm[62], 1] - data.vertices[lm[66], 1] < 0.003  # lips meet at rest
     assert jaw[lm[62], 1] - jaw[lm[66], 1] > 0.012  # and part when the jaw opens

@@ -185,7 +185,7 @@ def _paint(s: TexelSamples, m: dict[str, np.ndarray]) -> np.ndarray:
     colour = _mix(colour, LASH, 0.8 * m["lash"])
     colour = _mix(colour, HAIR, m["hair"])
     colour = _mix(colour, MOUTH_INSIDE, m["mouth"])
-    colour = _mix(colour, np.array([0.55, 0.3, 0.3]), m["eye_pit"])
+    colour = _mix(colour, SKIN * 0.9, m["eye_pit"])  # seen only as closed lids
     # Eyeballs.
     colour = _mix(colour, SCLERA, m["eye"])
     colour = _mix(colour, IRIS, m["iris"])
@@ -231,8 +231,8 @@ def albedo_basis(
     melanin = skin_like[:, None] * (0.12 * colour + np.array([0.0, 0.006, 0.012]))
     components = [
         ("melanin", -melanin),
-        ("haemoglobin", skin_like[:, None] * np.array([0.022, -0.016, -0.012])),
-        ("carotene", m["skin"][:, None] * np.array([0.004, 0.012, -0.022])),
+        ("haemoglobin", skin_like[:, None] * np.array([0.016, -0.009, -0.006])),
+        ("carotene", m["skin"][:, None] * np.array([0.006, 0.007, -0.014])),
         ("lip_colour", m["lips"][:, None] * np.array([0.05, -0.025, -0.01])),
         ("lip_darkness", m["lips"][:, None] * np.array([-0.04, -0.035, -0.03])),
         ("cheek_redness", (m["cheeks"] * m["skin"])[:, None] * np.array([0.03, -0.018, -0.012])),

@@ -13,13 +13,14 @@ from collections.abc import Callable
 import numpy as np
 
 from mesh_avatar.morphable.data import ARKIT_BLENDSHAPES
-from mesh_avatar.morphable.head_mesh import HeadTemplate
+from mesh_avatar.morphable.head_mesh import HeadTemplate, cast_head
 from mesh_avatar.morphable.head_regions import (
     HeadAnatomy,
     eye_center,
     gaussian,
     smoothstep,
 )
+from mesh_avatar.morphable.head_sdf import head_sdf
 
 JAW_HINGE = np.array([0.0, -0.004, -0.008])
 JAW_OPEN_ANGLE = 0.32  # radians at jawOpen = 1
@@ -71,64 +72,21 @@ class _Context:
 
 
 # ------------------------------------------------------------------------------------ eyes
-def _lid_rims(ctx: _Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per left-eye vertex: (upper rim angle, lower rim angle, opening weight), about the eye's x
-    axis, interpolated from the pit columns of the mesh."""
-    t = ctx.t
-    pit = ctx.a.eye_pit == 1
-    cols = np.unique(t.col[pit])
-    up = np.full(t.spec.n_cols, np.nan)
-    lo = np.full(t.spec.n_cols, np.nan)
-    for c in cols:
-        rows = t.row[pit & (t.col == c)]
-        top, bottom = rows.min() - 1, rows.max() + 1
-        up[c] = ctx.eye_beta[t.grid_index(top, c)]
-        lo[c] = ctx.eye_beta[t.grid_index(bottom, c)]
-    return up, lo, cols
+def _upper_lid(ctx: _Context, reach: float = 0.012) -> np.ndarray:
+    """(V,) smooth weight of the left upper lid skin (and the hidden socket behind it)."""
+    c = eye_center(1)
+    w = gaussian(ctx.v, c + np.array([0.0, 0.004, 0.006]), (0.02, reach, 0.02))
+    return w * (ctx.eye_beta > -0.1) * (ctx.v[:, 0] > 0)
 
 
-def _upper_lid_rotation(ctx: _Context, fraction: float, reach: float = 0.55) -> np.ndarray:
-    """Angles (V,) that bring the left upper lid ``fraction`` of the way to the lower lid."""
-    t = ctx.t
-    up, lo, cols = _lid_rims(ctx)
-    angle = np.zeros(len(ctx.v))
-    on_eye = (t.row >= 0) & np.isin(t.col, cols)
-    # Columns next to the opening get a fading share of the neighbouring columns' motion.
-    opening = np.nan_to_num(up - lo, nan=0.0)
-    near_cols = np.zeros(t.spec.n_cols, bool)
-    near_cols[cols] = True
-    for c in cols:
-        for off in (-2, -1, 1, 2):
-            near_cols[(c + off) % t.spec.n_cols] = True
-    smooth_open = opening.copy()
-    for c in np.nonzero(near_cols & ~np.isin(np.arange(t.spec.n_cols), cols))[0]:
-        neighbours = [opening[(c + o) % t.spec.n_cols] for o in (-2, -1, 1, 2)]
-        smooth_open[c] = 0.25 * max(neighbours)
-    del on_eye
-    idx = np.nonzero((t.row >= 0) & near_cols[np.maximum(t.col, 0)] & (t.part == 0))[0]
-    for i in idx:
-        c = t.col[i]
-        if np.isnan(up[c]):
-            # Neighbouring column: rotate the skin above the eye a little.
-            ref_up = np.nanmean(up[[(c + o) % t.spec.n_cols for o in (-2, -1, 1, 2)]])
-            beta = ctx.eye_beta[i]
-            if beta >= ref_up - 0.05:
-                fall = 1.0 - smoothstep(np.array([beta - ref_up]), 0.0, reach)[0]
-                angle[i] = fraction * smooth_open[c] * fall
-            continue
-        beta = ctx.eye_beta[i]
-        total = fraction * (up[c] - lo[c] - 0.03)
-        if beta >= up[c] - 1e-9:
-            fall = 1.0 - smoothstep(np.array([beta - up[c]]), 0.0, reach)[0]
-            angle[i] = total * fall
-        elif beta > lo[c] and ctx.a.eye_pit[i] == 1:
-            angle[i] = total * (beta - lo[c]) / (up[c] - lo[c])
-    dist = np.linalg.norm(ctx.v - eye_center(1), axis=1)
-    angle *= 1.0 - smoothstep(dist, 0.024, 0.04)
-    return angle
+def _lower_lid(ctx: _Context) -> np.ndarray:
+    c = eye_center(1)
+    w = gaussian(ctx.v, c + np.array([0.002, -0.008, 0.008]), (0.018, 0.008, 0.02))
+    return w * (ctx.eye_beta < 0.1) * (ctx.v[:, 0] > 0)
 
 
 def _rotate_lid(ctx: _Context, angle: np.ndarray) -> np.ndarray:
+    """Skin rotated about the eyeball's horizontal axis by per-vertex angles (> 0 lowers)."""
     new = rotate_about_x(ctx.v, eye_center(1), angle)
     delta = new - ctx.v
     delta[ctx.t.part != 0] = 0.0
@@ -136,23 +94,30 @@ def _rotate_lid(ctx: _Context, angle: np.ndarray) -> np.ndarray:
 
 
 def eye_blink(ctx: _Context) -> np.ndarray:
-    return _rotate_lid(ctx, _upper_lid_rotation(ctx, 1.0))
+    """Closed lids: every ray around the left eye re-cast on the sculpt without the eye opening,
+    so the socket vertices (hidden inside the eyeball while open) come out as lid skin."""
+    t = ctx.t
+    c = eye_center(1)
+    dist = np.linalg.norm(ctx.v - c, axis=1)
+    near = np.nonzero((t.row >= 0) & (t.part == 0) & (ctx.v[:, 0] > 0) & (dist < 0.035))[0]
+    theta = t.theta[t.row[near], t.col[near]]
+    phi = t.phi[t.col[near]]
+    closed = cast_head(lambda p: head_sdf(p, eyes_open=False), phi, theta)
+    delta = ctx.zero.copy()
+    fade = 1.0 - smoothstep(dist[near], 0.022, 0.035)
+    delta[near] = (closed - ctx.v[near]) * fade[:, None]
+    return delta
 
 
 def eye_wide(ctx: _Context) -> np.ndarray:
-    return _rotate_lid(ctx, _upper_lid_rotation(ctx, -0.22, reach=0.7))
+    return _rotate_lid(ctx, -0.14 * _upper_lid(ctx))
 
 
 def eye_squint(ctx: _Context) -> np.ndarray:
     c = eye_center(1)
-    lower = gaussian(ctx.v, c + np.array([0.002, -0.011, 0.01]), (0.016, 0.007, 0.012))
-    lower *= ctx.eye_beta < 0
-    lower[ctx.a.eye_pit == 1] *= 1.0
     cheek = gaussian(ctx.p, c + np.array([0.006, -0.022, 0.0]), (0.018, 0.012, 0.03))
-    angle = -0.22 * lower
-    delta = _rotate_lid(ctx, angle) + ctx.field(cheek, (0.0, 0.0015, 0.0003))
-    upper = _rotate_lid(ctx, _upper_lid_rotation(ctx, 0.15))
-    return ctx.skin_only(delta + upper)
+    lids = _rotate_lid(ctx, -0.2 * _lower_lid(ctx) + 0.1 * _upper_lid(ctx))
+    return ctx.skin_only(lids + ctx.field(cheek * (ctx.p[:, 0] > 0), (0.0, 0.0015, 0.0003)))
 
 
 def _eyeball_rotation(ctx: _Context, yaw: float, pitch: float) -> np.ndarray:
@@ -167,11 +132,11 @@ def _eyeball_rotation(ctx: _Context, yaw: float, pitch: float) -> np.ndarray:
 
 
 def eye_look_down(ctx: _Context) -> np.ndarray:
-    return _eyeball_rotation(ctx, 0.0, 0.42) + _rotate_lid(ctx, _upper_lid_rotation(ctx, 0.3))
+    return _eyeball_rotation(ctx, 0.0, 0.42) + _rotate_lid(ctx, 0.2 * _upper_lid(ctx))
 
 
 def eye_look_up(ctx: _Context) -> np.ndarray:
-    return _eyeball_rotation(ctx, 0.0, -0.38) + _rotate_lid(ctx, _upper_lid_rotation(ctx, -0.15))
+    return _eyeball_rotation(ctx, 0.0, -0.38) + _rotate_lid(ctx, -0.1 * _upper_lid(ctx))
 
 
 def eye_look_in(ctx: _Context) -> np.ndarray:

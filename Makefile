@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup deps test test-slow test-e2e lint format \
-	bench-render bench-batch bench-export bench-gan docs-images default-model
+	bench-render bench-batch bench-export bench-gan docs-images default-model model-grid
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16

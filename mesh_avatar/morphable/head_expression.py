@@ -59,8 +59,6 @@ class _Context:
         rel = self.v - c
         #: angle above the eye's horizontal plane, seen from the side (about the x axis)
         self.eye_beta = np.arctan2(rel[:, 1], rel[:, 2])
-        lateral = (np.abs(self.v[:, 0]) - c[0]) if False else (self.v[:, 0] - c[0])
-        self.eye_lateral = lateral
 
     def field(self, weights: np.ndarray, vector: tuple[float, float, float]) -> np.ndarray:
         return weights[:, None] * np.asarray(vector)[None, :]
@@ -279,9 +277,7 @@ def cheek_puff(ctx: _Context) -> np.ndarray:
     q = ctx.p.copy()
     q[:, 0] = np.abs(q[:, 0])
     w = gaussian(q, (0.042, -0.045, 0.06), (0.02, 0.02, 0.03))
-    normal = ctx.t.vertices.copy()
     direction = np.stack([np.sign(ctx.p[:, 0]) * 0.8, np.zeros(len(q)), np.full(len(q), 0.6)], 1)
-    del normal
     return ctx.skin_only(0.006 * w[:, None] * direction)
 
 
@@ -299,7 +295,6 @@ def tongue_out(ctx: _Context) -> np.ndarray:
     """No tongue mesh: the floor of the mouth line pushes out between the lips, jaw slightly open."""
     pit = ctx.a.mouth_pit & (np.abs(ctx.p[:, 0]) < 0.016)
     w = np.where(pit, np.cos(np.clip(ctx.p[:, 0] / 0.016, -1, 1) * np.pi / 2) ** 2, 0.0)
-    d = ctx.field(w, (0.0, -0.006, 0.028)) * 0.0
     # Pit vertices move to just outside the lip line.
     target = ctx.p + np.array([0.0, -0.004, 0.012])
     d = (target - ctx.v) * w[:, None]

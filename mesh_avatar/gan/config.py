@@ -83,7 +83,7 @@ class GeneratorConfig:
 class DiscriminatorConfig:
     """Residual CNN; channels at resolution r are ``min(channel_base // r, channel_max)``."""
 
-    channel_base: int = 2048
+    channel_base: int = 1024
     channel_max: int = 128
     mbstd_group: int = 4
 
@@ -155,6 +155,8 @@ class TrainConfig:
     checkpoint_every: int = 250
     grid_size: int = 16
     keep_checkpoints: int = 2
+    #: Stop (with a final checkpoint) once training has run this long; 0 = no time limit.
+    max_minutes: float = 0.0
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -169,7 +171,7 @@ class TrainConfig:
             )
         _positive(self, "batch", "steps", "log_every", "snapshot_every", "checkpoint_every")
         _positive(self, "grid_size", "keep_checkpoints")
-        _non_negative(self, "seed", "ema_halflife_images", "ema_rampup")
+        _non_negative(self, "seed", "ema_halflife_images", "ema_rampup", "max_minutes")
         if self.batch < 2:
             raise ConfigError("batch must be at least 2 (the minibatch-stddev layer needs pairs)")
 

@@ -228,6 +228,17 @@ def train_step(
     return stats
 
 
+def stop_requested(local: bool, dist_info: Distributed) -> bool:
+    """Rank 0's decision (the time limit), shared with every process so all stop together."""
+    if dist_info.world == 1:
+        return local
+    import torch.distributed as dist
+
+    flag = torch.tensor([float(local)], device=dist_info.device)
+    dist.broadcast(flag, src=0)
+    return bool(flag.item())
+
+
 # ---------------------------------------------------------------------------------- run files
 def checkpoint_path(run_dir: Path, step: int) -> Path:
     return run_dir / f"{CHECKPOINT_PREFIX}{step:06d}.pt"
@@ -392,6 +403,7 @@ def train(
         unit="step",
         disable=not (progress and main),
     )
+    deadline = time.monotonic() + config.max_minutes * 60.0 if config.max_minutes else math.inf
     try:
         while state.step < config.steps:
             stats = train_step(state, model, render, images, config, dist_info)
@@ -399,7 +411,10 @@ def train(
             window_steps += 1
             bar.update(1)
             step = state.step
-            if step % config.log_every == 0 or step == config.steps:
+            last = step == config.steps or stop_requested(time.monotonic() >= deadline, dist_info)
+            if last and step < config.steps:
+                log.info("time limit of %g min reached at step %d", config.max_minutes, step)
+            if step % config.log_every == 0 or last:
                 elapsed = time.perf_counter() - window_start
                 speed = window_steps * config.batch / max(elapsed, 1e-9)
                 record = {"step": step, "images_seen": state.images_seen, **last_stats}
@@ -412,13 +427,15 @@ def train(
                 if stats_log is not None:
                     stats_log.write(record)
                 window_start, window_steps = time.perf_counter(), 0
-            if main and (step % config.snapshot_every == 0 or step == config.steps):
+            if main and (step % config.snapshot_every == 0 or last):
                 grid = render_snapshot(state.generator_ema, model, render, fixed_z)
                 write_png(run_dir / f"samples-{step:06d}.png", grid)
                 if stats_log is not None:
                     stats_log.image("samples", grid, step)
-            if main and (step % config.checkpoint_every == 0 or step == config.steps):
+            if main and (step % config.checkpoint_every == 0 or last):
                 write_checkpoint(run_dir, state, config, model, last_stats)
+            if last:
+                break
     finally:
         bar.close()
         if stats_log is not None:

@@ -153,7 +153,7 @@ def _rows_in(manifest: Path) -> int:
 
 def test_a_killed_run_resumes_with_the_same_command(tmp_path, tiny_model_file):
     out = tmp_path / "run"
-    n = 200
+    n = 120
     command = [
         sys.executable, "-m", "mesh_avatar.cli", "batch", "--n", str(n), "--seed", "5",
         "--out", str(out), "--model", str(tiny_model_file), "--workers", "1",

@@ -12,6 +12,7 @@ reads ``ratio 128px fwd+bwd fast/pytorch3d: X``.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -79,31 +80,36 @@ def with_grad(meshes: RenderMeshes, lighting: Lighting) -> tuple[RenderMeshes, L
 def time_backend(
     backend, meshes, camera, lighting, size: int, backward: bool, min_seconds: float, max_iters: int
 ) -> float:
-    """Images per second of one backend at one size (after one warm-up call)."""
+    """Images per second of one backend at one size: batch size / median batch time (after one
+    warm-up call; at least 3 timed batches, then until ``min_seconds`` or ``max_iters``)."""
     renderer = create_renderer(backend)
     settings = RenderSettings(image_size=size)
     weights = torch.randn(
         meshes.batch_size, 3, size, size, generator=torch.Generator().manual_seed(1)
     )
 
+    grad_meshes, grad_lighting, leaves = with_grad(meshes, lighting)
+
     def step() -> None:
         if backward:
-            m, light, _leaves = with_grad(meshes, lighting)
-            out = renderer(m, camera, light, settings)
+            for leaf in leaves:
+                leaf.grad = None
+            out = renderer(grad_meshes, camera, grad_lighting, settings)
             ((out.images * weights).sum() + out.alpha.sum()).backward()
         else:
             with torch.no_grad():
                 renderer(meshes, camera, lighting, settings)
 
     step()  # warm-up (caches, allocator)
-    iters, start = 0, time.perf_counter()
-    while True:
+    times: list[float] = []
+    total = 0.0
+    while len(times) < max_iters and (total < min_seconds or len(times) < 3):
+        start = time.perf_counter()
         step()
-        iters += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds or iters >= max_iters:
-            break
-    return iters * meshes.batch_size / elapsed
+        times.append(time.perf_counter() - start)
+        total += times[-1]
+    # The median batch time: robust to other processes stealing the CPU now and then.
+    return meshes.batch_size / statistics.median(times)
 
 
 def main() -> None:
@@ -116,7 +122,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--fast-seconds", type=float, default=3.0, help="min timed seconds, fast")
-    parser.add_argument("--p3d-iters", type=int, default=1, help="timed batches, pytorch3d")
+    parser.add_argument("--p3d-iters", type=int, default=3, help="timed batches, pytorch3d")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")

@@ -36,7 +36,8 @@ def silhouette_edges(
         (zero-area faces count as neither way).
     """
     with torch.no_grad():
-        tri = pixels.detach()[:, faces]
+        b, n_faces = pixels.shape[0], faces.shape[0]
+        tri = pixels.detach().index_select(1, faces.reshape(-1)).reshape(b, n_faces, 3, 2)
         e1 = tri[:, :, 1] - tri[:, :, 0]
         e2 = tri[:, :, 2] - tri[:, :, 0]
         facing = torch.sign(e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0])  # (B, F)
@@ -128,47 +129,34 @@ def antialias(
         occ, oth = _pairs(face_ids, depth, axis)
         if occ.numel() == 0:
             continue
-        face = face_ids.reshape(-1)[occ]
+        a = 0 if axis == 2 else 1  # coordinate that changes along the pair
         bi = torch.div(occ, h * w, rounding_mode="floor")
         rem_o, rem_q = occ - bi * h * w, oth - bi * h * w
         o_xy = torch.stack([rem_o % w, torch.div(rem_o, w, rounding_mode="floor")], -1) + 0.5
         q_xy = torch.stack([rem_q % w, torch.div(rem_q, w, rounding_mode="floor")], -1) + 0.5
-        a = 0 if axis == 2 else 1  # coordinate that changes along the pair
-        dtype = pixels.dtype
-        step = (q_xy[:, a] - o_xy[:, a]).to(dtype)  # +1 or -1
-        line = o_xy[:, 1 - a].to(dtype)
-        start = o_xy[:, a].to(dtype)
-        chosen_t = torch.full_like(start, torch.nan)
-        chosen_slope = torch.zeros_like(start)
-        entered = torch.zeros_like(start)  # t at which the walk entered the current face
-        active = torch.ones_like(start, dtype=torch.bool)
-        rows = torch.arange(occ.shape[0], device=occ.device)
-        for _ in range(max_steps):
-            tri = gather_rows(pix_flat, bi[:, None] * n_verts + faces[face])  # (M, 3, 2)
-            t, slope = _crossings(tri, line, start, step, a)
-            t_exit = torch.where(t > entered[:, None] + 1e-9, t, torch.full_like(t, torch.inf))
-            t_min, edge = t_exit.detach().min(1)
-            t_hit = t.gather(1, edge[:, None])[:, 0]
-            is_sil = silhouette[bi, face, edge]
-            inside = active & torch.isfinite(t_min) & (t_min <= 1.0)
-            done = inside & is_sil
-            chosen_t = torch.where(done, t_hit, chosen_t)
-            chosen_slope = torch.where(done, slope[rows, edge], chosen_slope)
-            nxt = neighbors[face, edge]
-            active = inside & ~is_sil & (nxt >= 0)
-            if not bool(active.any()):
-                break
-            face = torch.where(active, nxt, face)
-            entered = torch.where(active, t_min, entered)
-        has = ~torch.isnan(chosen_t)
-        if not bool(has.any()):
+        step = (q_xy[:, a] - o_xy[:, a]).to(pixels.dtype)  # +1 or -1
+        line = o_xy[:, 1 - a].to(pixels.dtype)
+        start = o_xy[:, a].to(pixels.dtype)
+        # 1) Find the silhouette crossing of each pair without gradients (cheap, all pairs).
+        ids = face_ids.reshape(-1)
+        face, edge, hit = _walk(
+            pix_flat.detach(), faces, silhouette, neighbors, ids[occ], ids[oth], bi,
+            n_verts, line, start, step, a, max_steps,
+        )  # fmt: skip
+        if not bool(hit.any()):
             continue
-        t = chosen_t[has]
-        share = chosen_slope[has][:, None]
-        occ, oth = occ[has], oth[has]
+        # 2) Differentiable crossing position on the chosen edge, for the hits only.
+        face, edge, bi = face[hit], edge[hit], bi[hit]
+        line, start, step = line[hit], start[hit], step[hit]
+        occ, oth = occ[hit], oth[hit]
+        corner = faces[face]
+        v0 = corner.gather(1, edge[:, None])[:, 0]
+        v1 = corner.gather(1, ((edge + 1) % 3)[:, None])[:, 0]
+        ends = gather_rows(pix_flat, torch.stack([v0, v1], 1) + bi[:, None] * n_verts)
+        t, share = _edge_crossing(ends[:, 0], ends[:, 1], line, start, step, a)
         c_occ, c_oth = gather_rows(flat, occ), gather_rows(flat, oth)
         into_other = t > 0.5
-        weight = torch.where(into_other, t - 0.5, 0.5 - t)[:, None] * share
+        weight = (torch.where(into_other, t - 0.5, 0.5 - t) * share)[:, None]
         target = torch.where(into_other, oth, occ)
         delta = torch.where(into_other[:, None], c_occ - c_oth, c_oth - c_occ) * weight
         deltas_index.append(target)
@@ -176,3 +164,73 @@ def antialias(
     if not deltas:
         return color
     return flat.index_add(0, torch.cat(deltas_index), torch.cat(deltas)).reshape(b, h, w, c)
+
+
+def _edge_crossing(
+    p0: torch.Tensor,
+    p1: torch.Tensor,
+    line: torch.Tensor,
+    start: torch.Tensor,
+    step: torch.Tensor,
+    a: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Crossing of edges (K, 2) -> (K, 2) with the pairs' segments: ``t`` (K,) and the edge
+    normal's share ``|n_a| / (|n_x| + |n_y|)`` along the pair axis (K,), both differentiable."""
+    o = 1 - a
+    den = p1[:, o] - p0[:, o]
+    den = torch.where(den.abs() > 1e-12, den, torch.full_like(den, 1e-12))
+    s = (line - p0[:, o]) / den
+    cross = p0[:, a] + s * (p1[:, a] - p0[:, a])
+    d = (p1 - p0).abs()
+    share = d[:, o] / (d[:, 0] + d[:, 1]).clamp_min(1e-12)
+    return (cross - start) * step, share
+
+
+@torch.no_grad()
+def _walk(
+    pix_flat: torch.Tensor,
+    faces: torch.Tensor,
+    silhouette: torch.Tensor,
+    neighbors: torch.Tensor,
+    face: torch.Tensor,
+    other_face: torch.Tensor,
+    bi: torch.Tensor,
+    n_verts: int,
+    line: torch.Tensor,
+    start: torch.Tensor,
+    step: torch.Tensor,
+    a: int,
+    max_steps: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Walk from each occluder pixel centre across its surface to the first silhouette edge.
+
+    Returns the face and edge (0..2) where a silhouette edge crosses the pair's segment, and a
+    hit mask. A walk ends without a hit when it leaves the segment, enters the other pixel's face
+    (same surface, nothing to antialias), reaches a boundary of what is drawn, or needs more than
+    ``max_steps`` faces. Only the walks still going are processed at each step.
+    """
+    m = face.shape[0]
+    hit = torch.zeros(m, dtype=torch.bool, device=face.device)
+    out_face = face.clone()
+    out_edge = torch.zeros_like(face)
+    idx = torch.arange(m, device=face.device)  # pairs still walking
+    entered = torch.zeros_like(start)  # t at which the walk entered the current face
+    for _ in range(max_steps):
+        tri = gather_rows(pix_flat, bi[:, None] * n_verts + faces[face])  # (K, 3, 2)
+        t, _ = _crossings(tri, line, start, step, a)
+        t_exit = torch.where(t > entered[:, None] + 1e-9, t, torch.full_like(t, torch.inf))
+        t_min, exit_edge = t_exit.min(1)
+        inside = torch.isfinite(t_min) & (t_min <= 1.0)
+        is_sil = silhouette[bi, face, exit_edge]
+        done = inside & is_sil
+        done_idx = idx[done]
+        hit[done_idx] = True
+        out_face[done_idx] = face[done]
+        out_edge[done_idx] = exit_edge[done]
+        nxt = neighbors[face, exit_edge]
+        go = (inside & ~is_sil & (nxt >= 0) & (nxt != other_face)).nonzero()[:, 0]
+        if go.numel() == 0:
+            break
+        idx, face, entered = idx[go], nxt[go], t_min[go]
+        other_face, bi, line, start, step = (v[go] for v in (other_face, bi, line, start, step))
+    return out_face, out_edge, hit

@@ -135,8 +135,8 @@ def sh_irradiance(normals: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
     Returns:
         (N, 3) linear irradiance (may be negative for unphysical coefficients; not clamped).
     """
-    # E_nc = sum_k Y_nk L_nkc
-    return torch.einsum("nk,nkc->nc", sh_basis(normals), sh)
+    # E_nc = sum_k Y_nk L_nkc (elementwise: a batched 1x9 @ 9x3 matmul is slow on CPU)
+    return (sh_basis(normals).unsqueeze(-1) * sh).sum(1)
 
 
 def srgb_to_linear(srgb: torch.Tensor) -> torch.Tensor:

@@ -33,8 +33,10 @@ def face_screen_data(
         sign only matters relative to other faces), drawable (B, F) bool: all vertices in front of
         ``znear`` and a non-degenerate screen area.
     """
-    tri = pixels[:, faces]  # (B, F, 3, 2)
-    tri_depth = depth[:, faces]
+    b, n_faces = pixels.shape[0], faces.shape[0]
+    flat_faces = faces.reshape(-1)
+    tri = pixels.index_select(1, flat_faces).reshape(b, n_faces, 3, 2)
+    tri_depth = depth.index_select(1, flat_faces).reshape(b, n_faces, 3)
     e1 = tri[:, :, 1] - tri[:, :, 0]
     e2 = tri[:, :, 2] - tri[:, :, 0]
     area2 = e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]
@@ -77,7 +79,8 @@ def _candidates(
     a = area2[rows]
     sign = torch.sign(a)
     inside = (w0 * sign >= 0) & (w1 * sign >= 0) & (w2 * sign >= 0)
-    rows, w0, w1, w2, a, px, py = (v[inside] for v in (rows, w0, w1, w2, a, px, py))
+    keep = inside.nonzero()[:, 0]
+    rows, w0, w1, w2, a, px, py = (v.index_select(0, keep) for v in (rows, w0, w1, w2, a, px, py))
     zd = tri_depth[rows]
     inv_z = (w0 / zd[:, 0] + w1 / zd[:, 1] + w2 / zd[:, 2]) / a
     z = 1.0 / inv_z

@@ -237,10 +237,11 @@ def sample_texture(texture: torch.Tensor, batch: torch.Tensor, uv: torch.Tensor)
     y1 = (y0f.long() + 1).clamp(0, h - 1)
     flat = texture.reshape(-1, c)
     base = batch * (h * w)
-    t00 = gather_rows(flat, base + y0 * w + x0)
-    t01 = gather_rows(flat, base + y0 * w + x1)
-    t10 = gather_rows(flat, base + y1 * w + x0)
-    t11 = gather_rows(flat, base + y1 * w + x1)
+    # One gather for the four taps: its backward is a single scatter into the texture gradient.
+    taps = torch.stack(
+        [base + y0 * w + x0, base + y0 * w + x1, base + y1 * w + x0, base + y1 * w + x1], 1
+    )
+    t00, t01, t10, t11 = gather_rows(flat, taps).unbind(1)
     top = t00 + (t01 - t00) * fx
     bottom = t10 + (t11 - t10) * fx
     return top + (bottom - top) * fy

@@ -45,7 +45,10 @@ class RenderMeshes:
         return self.verts.device
 
     def validate(self) -> None:
-        """Check shapes, dtypes, index ranges, devices and finiteness.
+        """Check shapes, dtypes, index ranges, devices and finite vertices and UVs.
+
+        Albedo values are not scanned (a 1024^2 texture per avatar would cost more than the
+        render); non-finite albedo gives non-finite pixels.
 
         Raises:
             RenderInputError: with a message naming the offending field.
@@ -86,16 +89,14 @@ class RenderMeshes:
             n_uv = self.uvs.shape[0]
             if f.numel() and (int(self.face_uvs.min()) < 0 or int(self.face_uvs.max()) >= n_uv):
                 raise RenderInputError(f"face_uvs index uvs outside [0, {n_uv})")
-            if not bool(torch.isfinite(t).all()) or not bool(torch.isfinite(self.uvs).all()):
-                raise RenderInputError("texture or uvs contain NaN or infinite values")
+            if not bool(torch.isfinite(self.uvs).all()):
+                raise RenderInputError("uvs contain NaN or infinite values")
         if self.vertex_colors is not None:
             c = self.vertex_colors
             if c.ndim != 3 or c.shape[1:] != (n_verts, 3) or c.shape[0] not in (1, b):
                 raise RenderInputError(
                     f"vertex_colors must be ({b}, {n_verts}, 3), got {tuple(c.shape)}"
                 )
-            if not bool(torch.isfinite(c).all()):
-                raise RenderInputError("vertex_colors contain NaN or infinite values")
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 Renders B prior samples of a morphable model (default: the embedded default head) with the ``fast``
 and ``pytorch3d`` backends at 64 and 128 px, forward only (``torch.no_grad``) and forward+backward
 (gradients w.r.t. vertices, texture and SH lighting), and prints images/s for each and the
-fast/pytorch3d ratios. Only the renderer call is timed (decoding happens once, before). The last line
-reads ``ratio 128px fwd+bwd fast/pytorch3d: X``.
+fast/pytorch3d ratios. Only the renderer call is timed (decoding happens once, before); the rate is
+the batch size over the median batch time. The last line reads
+``ratio 128px fwd+bwd fast/pytorch3d: X``.
 
-    .venv/bin/python bench/render.py [--model default] [--batch 4] [--threads 2]
+    .venv/bin/python bench/render.py [--model default|synthetic|SPEC] [--batch 4] [--threads 1]
+                                     [--texture-size 256]
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ def synthetic_model() -> MorphableModel:
     return MorphableModel(make_tiny_model_data(n_lat=101, n_lon=110))
 
 
-def make_batch(model_spec: str, batch: int, seed: int) -> tuple[RenderMeshes, object, Lighting]:
+def make_batch(
+    model_spec: str, batch: int, seed: int, texture_size: int | None = None
+) -> tuple[RenderMeshes, object, Lighting]:
     model = synthetic_model() if model_spec == "synthetic" else load_model(model_spec)
     params = sample_prior(model, batch, seed)
     gen = torch.Generator().manual_seed(seed)
@@ -46,6 +50,10 @@ def make_batch(model_spec: str, batch: int, seed: int) -> tuple[RenderMeshes, ob
             type(params)(params.identity, params.expression, params.albedo, pose, lighting)
         )
     textured = decoded.albedo.ndim == 4
+    if textured and texture_size:
+        chw = decoded.albedo.permute(0, 3, 1, 2)
+        chw = torch.nn.functional.interpolate(chw, size=(texture_size, texture_size), mode="area")
+        decoded = type(decoded)(decoded.vertices, decoded.posed_vertices, chw.permute(0, 2, 3, 1))
     meshes = RenderMeshes(
         verts=decoded.posed_vertices.contiguous(),
         faces=model.faces,
@@ -118,15 +126,24 @@ def main() -> None:
         "--model", default="default", help="model spec (default: the embedded head)"
     )
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for both backends")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for both backends (1: on a shared 2-core machine, OpenMP barriers of "
+        "2 threads stall whenever another process takes a core)",
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--texture-size", type=int, default=None, help="resample the UV albedo to this size"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--fast-seconds", type=float, default=3.0, help="min timed seconds, fast")
     parser.add_argument("--p3d-iters", type=int, default=3, help="timed batches, pytorch3d")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
-    meshes, camera, lighting = make_batch(args.model, args.batch, args.seed)
+    meshes, camera, lighting = make_batch(args.model, args.batch, args.seed, args.texture_size)
     rates: dict[tuple[str, int, str], float] = {}
     for size in args.sizes:
         for mode, backward in (("fwd", False), ("fwd+bwd", True)):

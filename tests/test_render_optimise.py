@@ -44,7 +44,8 @@ def shape_rms_mm(model: MorphableModel, identity: torch.Tensor, target: AvatarPa
         return float((got - want).norm(dim=-1).pow(2).mean().sqrt() * 1000.0)
 
 
-@pytest.mark.parametrize("backend", ["fast", "pytorch3d"])
+# PyTorch3D's CPU rasterizer makes its run take ~10-20 s here: it is in the slow suite.
+@pytest.mark.parametrize("backend", ["fast", pytest.param("pytorch3d", marks=pytest.mark.slow)])
 def test_recover_identity_albedo_and_pose_from_an_image(
     tiny_model: MorphableModel, backend: str
 ) -> None:

@@ -51,7 +51,8 @@ class MorphableModel(nn.Module):
         v = data.n_vertices
 
         def scaled(basis: np.ndarray, std: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(basis.reshape(basis.shape[0], -1) * std[:, None]).float()
+            flat = basis.reshape(basis.shape[0], int(np.prod(basis.shape[1:])))  # K may be 0
+            return torch.from_numpy(flat * std[:, None]).float()
 
         self.register_buffer("faces", torch.from_numpy(data.faces.astype(np.int64)))
         self.register_buffer("face_uvs", torch.from_numpy(data.face_uvs.astype(np.int64)))

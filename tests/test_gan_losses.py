@@ -110,3 +110,19 @@ def test_update_ema_interpolates_parameters_and_copies_buffers():
     update_ema(ema, model, beta=0.75)
     torch.testing.assert_close(ema.weight, torch.full((3,), 0.5))
     torch.testing.assert_close(ema.running_mean, torch.full((3,), 5.0))
+
+
+def test_prior_penalty_known_values():
+    from mesh_avatar.gan.losses import prior_penalty
+    from mesh_avatar.params import AvatarParams, CoefficientLayout
+
+    params = AvatarParams.neutral(CoefficientLayout(2, 2, 1), batch_size=2)
+    params = params.with_fields(
+        identity=torch.tensor([[1.0, 2.0], [0.0, 0.0]]),
+        expression=torch.tensor([[0.5, 0.0], [0.25, 0.25]]),
+        albedo=torch.tensor([[2.0], [0.0]]),
+    )
+    # per avatar: 0.5*(1+4) + 0.5*4 + 0.5 = 5.0 and 0.5; mean over 2 avatars x 5 coordinates.
+    assert math.isclose(float(prior_penalty(params)), (5.0 + 0.5) / 10, rel_tol=1e-6)
+    pca = prior_penalty(params, expression_kind="pca")
+    assert math.isclose(float(pca), (4.5 + 0.125 + 0.0625) / 10, rel_tol=1e-6)

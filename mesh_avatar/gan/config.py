@@ -97,9 +97,11 @@ class LossConfig:
 
     r1_gamma: float = 0.05
     r1_interval: int = 16
+    #: Weight of :func:`~mesh_avatar.gan.losses.prior_penalty` in the generator loss (0: off).
+    prior_weight: float = 0.05
 
     def __post_init__(self) -> None:
-        _non_negative(self, "r1_gamma")
+        _non_negative(self, "r1_gamma", "prior_weight")
         _positive(self, "r1_interval")
 
 
@@ -124,11 +126,12 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Adam settings (StyleGAN2 defaults at small scale)."""
+    """Adam settings (StyleGAN2's beta2; beta1 0.5 averages the noisy gradients of weakly
+    visible coefficients instead of following each one)."""
 
-    lr_g: float = 0.002
+    lr_g: float = 0.001
     lr_d: float = 0.002
-    beta1: float = 0.0
+    beta1: float = 0.5
     beta2: float = 0.99
 
     def __post_init__(self) -> None:

@@ -40,7 +40,13 @@ from mesh_avatar.gan.config import TrainConfig, config_to_dict
 from mesh_avatar.gan.discriminator import Discriminator
 from mesh_avatar.gan.ema import ema_beta, update_ema
 from mesh_avatar.gan.generator import CoefficientGenerator
-from mesh_avatar.gan.losses import discriminator_loss, generator_loss, lazy_r1_loss, r1_penalty
+from mesh_avatar.gan.losses import (
+    discriminator_loss,
+    generator_loss,
+    lazy_r1_loss,
+    prior_penalty,
+    r1_penalty,
+)
 from mesh_avatar.gan.rendering import RenderFn
 from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
 from mesh_avatar.params import AvatarParams
@@ -186,21 +192,28 @@ def discriminator_step(
 def generator_step(
     state: TrainState,
     fakes: torch.Tensor,
+    params: AvatarParams,
     config: TrainConfig,
     augment_gen: torch.Generator,
     dist_info: Distributed | None = None,
 ) -> dict[str, float]:
-    """One G update: the non-saturating loss of D on ``fakes`` (which still carry G's graph)."""
+    """One G update: the non-saturating loss of D on ``fakes`` (which still carry G's graph, as
+    do their ``params``) plus the weighted prior penalty."""
     dist_info = dist_info or Distributed()
     set_requires_grad(state.discriminator, False)
     state.opt_g.zero_grad(set_to_none=True)
     logits = state.discriminator(diff_augment(fakes, config.augment, augment_gen))
     loss = generator_loss(logits)
+    stats = {"loss_g": float(loss.detach())}
+    if config.loss.prior_weight > 0:
+        prior = prior_penalty(params, state.generator.expression_kind)
+        loss = loss + config.loss.prior_weight * prior
+        stats["prior"] = float(prior.detach())
     loss.backward()
     average_gradients(state.generator, dist_info)
     state.opt_g.step()
     set_requires_grad(state.discriminator, True)
-    return {"loss_g": float(loss.detach())}
+    return stats
 
 
 def train_step(
@@ -218,9 +231,9 @@ def train_step(
     z = latent_batch(seed, step, local_batch, state.generator.z_dim, rank).to(dist_info.device)
     reals = real_batch(images, seed, step, local_batch, rank).to(dist_info.device)
     augment_gen = step_generator(seed, step, STREAM_AUGMENT, rank)
-    fakes, _ = render_fakes(state, model, render, z)
+    fakes, params = render_fakes(state, model, render, z)
     stats = discriminator_step(state, reals, fakes, config, augment_gen, dist_info)
-    stats.update(generator_step(state, fakes, config, augment_gen, dist_info))
+    stats.update(generator_step(state, fakes, params, config, augment_gen, dist_info))
     state.images_seen += local_batch * dist_info.world
     beta = ema_beta(config.batch, state.images_seen, config.ema_halflife_images, config.ema_rampup)
     update_ema(state.generator_ema, state.generator, beta)
@@ -395,6 +408,8 @@ def train(
         reals = real_batch(images, config.seed, 0, config.grid_size)
         write_png(run_dir / "reals.png", image_grid(reals, math.ceil(math.sqrt(len(reals)))))
     last_stats: dict[str, float] = {}
+    window_sums: dict[str, float] = {}
+    window_counts: dict[str, int] = {}
     window_start, window_steps = time.perf_counter(), 0
     bar = tqdm(
         total=config.steps,
@@ -408,6 +423,9 @@ def train(
         while state.step < config.steps:
             stats = train_step(state, model, render, images, config, dist_info)
             last_stats.update(stats)
+            for key, value in stats.items():
+                window_sums[key] = window_sums.get(key, 0.0) + value
+                window_counts[key] = window_counts.get(key, 0) + 1
             window_steps += 1
             bar.update(1)
             step = state.step
@@ -417,16 +435,19 @@ def train(
             if step % config.log_every == 0 or last:
                 elapsed = time.perf_counter() - window_start
                 speed = window_steps * config.batch / max(elapsed, 1e-9)
-                record = {"step": step, "images_seen": state.images_seen, **last_stats}
+                means = {k: window_sums[k] / window_counts[k] for k in window_sums}
+                record = {"step": step, "images_seen": state.images_seen, **means}
                 record.update({"sec_per_step": elapsed / window_steps, "images_per_sec": speed})
                 bar.set_postfix(
-                    loss_g=f"{last_stats['loss_g']:.3f}",
-                    loss_d=f"{last_stats['loss_d']:.3f}",
+                    loss_g=f"{means['loss_g']:.3f}",
+                    loss_d=f"{means['loss_d']:.3f}",
                     img_s=f"{speed:.1f}",
                 )
                 if stats_log is not None:
                     stats_log.write(record)
                 window_start, window_steps = time.perf_counter(), 0
+                window_sums.clear()
+                window_counts.clear()
             if main and (step % config.snapshot_every == 0 or last):
                 grid = render_snapshot(state.generator_ema, model, render, fixed_z)
                 write_png(run_dir / f"samples-{step:06d}.png", grid)

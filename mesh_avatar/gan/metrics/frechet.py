@@ -22,11 +22,10 @@ def frechet_distance(
 ) -> float:
     """Frechet distance between N(mu_a, cov_a) and N(mu_b, cov_b) (non-negative float)."""
     diff = mu_a - mu_b
-    covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(cov_a.shape[0]) * 1e-6
-        covmean = scipy.linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
-    covmean = np.real(covmean)
+    # A tiny ridge keeps sqrtm well defined when a set has constant columns (singular covariance).
+    ridge = np.eye(cov_a.shape[0]) * 1e-9
+    cov_a, cov_b = cov_a + ridge, cov_b + ridge
+    covmean = np.real(scipy.linalg.sqrtm(cov_a @ cov_b))
     value = float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean))
     return max(value, 0.0)
 

@@ -14,13 +14,11 @@ import numpy as np
 import torch
 
 from mesh_avatar.errors import ParamsError
-from mesh_avatar.params import (
-    POSE_DIM,
-    SH_BANDS,
-    AvatarParams,
-    CoefficientLayout,
-    default_ambient_sh,
-)
+from mesh_avatar.params import POSE_DIM, AvatarParams, CoefficientLayout, default_ambient_sh
+from renderers.lighting import sh_basis
+
+#: Lambertian convolution weights of SH bands 0, 1, 2 (Ramamoorthi and Hanrahan 2001).
+_COSINE_LOBE = torch.tensor([math.pi] + [2.0 * math.pi / 3.0] * 3 + [math.pi / 4.0] * 5)
 
 
 def avatar_seed(seed: int, index: int) -> int:
@@ -61,13 +59,31 @@ class PriorConfig:
             raise ParamsError("max_expression_weight must lie in [0, 1]")
 
 
+def studio_lighting(
+    key_direction: tuple[float, float, float] = (0.45, 0.5, 0.75),
+    key_intensity: float = 0.8,
+    ambient: float = 0.5,
+) -> torch.Tensor:
+    """(9, 3) SH irradiance of white ambient light plus one distant key light.
+
+    The key light (towards ``key_direction``, default: upper right in front of the face) is
+    projected onto the first three SH bands, ``sh_k = A_l * intensity * Y_k(direction)``.
+    """
+    direction = torch.nn.functional.normalize(
+        torch.tensor(key_direction, dtype=torch.float32), dim=0
+    )
+    sh = _COSINE_LOBE * key_intensity * sh_basis(direction)
+    sh[0] += ambient * default_ambient_sh()
+    return sh[:, None].repeat(1, 3)
+
+
 def sample_one(
     layout: CoefficientLayout,
     generator: torch.Generator,
     expression_kind: str = "blendshape",
     config: PriorConfig = PriorConfig(),
 ) -> AvatarParams:
-    """One prior sample (batch size 1), neutral pose and white ambient light."""
+    """One prior sample (batch size 1): neutral pose, :func:`studio_lighting`."""
     t = config.truncation
     identity = torch.randn(1, layout.n_identity, generator=generator).clamp_(-t, t)
     albedo = torch.randn(1, layout.n_albedo, generator=generator).clamp_(-t, t)
@@ -82,14 +98,12 @@ def sample_one(
     else:
         expression = torch.randn(1, layout.n_expression, generator=generator)
         expression = (expression * config.pca_expression_scale).clamp_(-t, t)
-    lighting = torch.zeros(1, SH_BANDS, 3)
-    lighting[:, 0] = default_ambient_sh()
     return AvatarParams(
         identity=identity,
         expression=expression,
         albedo=albedo,
         pose=torch.zeros(1, POSE_DIM),
-        lighting=lighting,
+        lighting=studio_lighting()[None],
     )
 
 

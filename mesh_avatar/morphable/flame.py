@@ -27,6 +27,7 @@ regions. The 68 landmarks of FLAME are barycentric embeddings, not vertices: non
 
 from __future__ import annotations
 
+import codecs
 import copyreg
 import io
 import logging
@@ -112,11 +113,16 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "set"): set,
     ("__builtin__", "frozenset"): frozenset,
     ("builtins", "frozenset"): frozenset,
+    ("_codecs", "encode"): codecs.encode,  # bytes in protocol-2 pickles written by Python 3
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
 _NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
 _SPARSE_MODULES = ("scipy.sparse.csc", "scipy.sparse.csr", "scipy.sparse._csc", "scipy.sparse._csr")
+
+
+class _Refused(pickle.UnpicklingError):
+    """The pickle names a class or function the reader does not allow."""
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -131,7 +137,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _ChumpyStandIn
         if module in _SPARSE_MODULES and name in ("csc_matrix", "csr_matrix"):
             return _Opaque
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        raise _Refused(f"refusing to load {module}.{name}")
 
 
 def load_pickle(path: Path) -> Any:
@@ -142,9 +148,12 @@ def load_pickle(path: Path) -> Any:
         raise ModelFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         return _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except pickle.UnpicklingError as exc:
+    except _Refused as exc:
         raise ModelFileError(f"{path}: not a FLAME pickle ({exc})") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except (
+        pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+        KeyError,
+    ) as exc:  # fmt: skip
         raise ModelFileError(f"{path}: truncated or damaged pickle ({exc!r})") from None
 
 

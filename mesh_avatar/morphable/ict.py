@@ -203,16 +203,23 @@ def _build(
     uvs, face_uvs = _pack_atlas(mesh, face_kept, materials, neutral_file)
     face_material = _face_materials(faces, keep)
 
-    n = len(mesh.vertices)
+    n, n_polygons = len(mesh.vertices), len(mesh.polygon_sizes)
     identity = (
-        np.stack([(read_obj_vertices(f, n)[keep] * CENTIMETRE - neutral) for f in identity_files])
+        np.stack(
+            [
+                (read_obj_vertices(f, n, n_polygons)[keep] * CENTIMETRE - neutral)
+                for f in identity_files
+            ]
+        )
         if identity_files
         else np.zeros((0, len(neutral), 3))
     )
     identity_basis, identity_std, rotated = orthonormal_basis(
         identity.reshape(len(identity), -1), folder, "identity"
     )
-    names, deltas = _expressions(index["expressions"], expression_files, n, keep, neutral)
+    names, deltas = _expressions(
+        index["expressions"], expression_files, (n, n_polygons), keep, neutral
+    )
 
     landmarks = _landmarks(index, keep, new_index, folder / INDEX_FILE)
     jaw_open = deltas[names.index("jawOpen")] if "jawOpen" in names else None
@@ -339,12 +346,16 @@ def _face_materials(faces: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def _expressions(
-    ict_names: list[str], files: list[Path], n: int, keep: np.ndarray, neutral: np.ndarray
+    ict_names: list[str],
+    files: list[Path],
+    counts: tuple[int, int],
+    keep: np.ndarray,
+    neutral: np.ndarray,
 ) -> tuple[list[str], np.ndarray]:
     """ARKit-named (K, V, 3) deltas in ARKit order (ICT halves summed), then any other names."""
     summed: dict[str, np.ndarray] = {}
     for ict_name, file in zip(ict_names, files, strict=True):
-        delta = read_obj_vertices(file, n)[keep] * CENTIMETRE - neutral
+        delta = read_obj_vertices(file, *counts)[keep] * CENTIMETRE - neutral
         name = arkit_name(ict_name)
         summed[name] = summed[name] + delta if name in summed else delta
     order = [name for name in ARKIT_BLENDSHAPES if name in summed]

@@ -102,14 +102,28 @@ def _vertex_block(data: bytes) -> bytes | None:
     return block
 
 
-def read_obj_vertices(path: Path, n_vertices: int | None = None) -> np.ndarray:
-    """(V, 3) float64 positions of the OBJ at ``path``; check the count if ``n_vertices`` given."""
-    vertices = parse_vertices(read_bytes(path), path)
+def read_obj_vertices(
+    path: Path, n_vertices: int | None = None, n_polygons: int | None = None
+) -> np.ndarray:
+    """(V, 3) float64 positions of the OBJ at ``path``.
+
+    ``n_vertices`` / ``n_polygons``, when given, must match the file's ``v`` and ``f`` line counts
+    (faces are only counted, not parsed: a cheap check that the file is complete).
+    """
+    data = read_bytes(path)
+    vertices = parse_vertices(data, path)
     if n_vertices is not None and len(vertices) != n_vertices:
         raise ModelFileError(
             f"{path}: has {len(vertices)} vertices, expected {n_vertices} "
             "(truncated, or not the same topology as the neutral mesh)"
         )
+    if n_polygons is not None:
+        found = data.count(b"\nf ") + data.startswith(b"f ")
+        if found != n_polygons:
+            raise ModelFileError(
+                f"{path}: has {found} faces, expected {n_polygons} "
+                "(truncated, or not the same topology as the neutral mesh)"
+            )
     return vertices
 
 

@@ -393,9 +393,9 @@ def _components(texels: _Texels, m: dict[str, np.ndarray]) -> list[tuple[str, np
     hairy = (m["hair"] + 0.6 * m["brows"])[:, None]
     return [
         # Darker skin with more melanin: +3 sigma is dark brown, -3 sigma very fair. The same
-        # shift over the whole head surface (hair and brows too), so no edge of a painted
-        # feature shows at the components' lower resolution.
-        ("melanin", -head * np.array([0.11, 0.095, 0.08])),
+        # shift over the whole head surface (brows and lash line too; less on the already dark
+        # hair), so no sharp edge of a painted feature shows at the components' lower resolution.
+        ("melanin", -head * (1.0 - 0.7 * m["hair"])[:, None] * np.array([0.1, 0.09, 0.075])),
         ("haemoglobin", skin_like * np.array([0.03, -0.015, -0.01])),
         ("carotene", m["skin"][:, None] * np.array([0.01, 0.01, -0.025])),
         ("lip_colour", m["lips"][:, None] * np.array([0.05, -0.03, -0.01])),
@@ -405,7 +405,7 @@ def _components(texels: _Texels, m: dict[str, np.ndarray]) -> list[tuple[str, np
         ("eyelash_darkness", m["lash"][:, None] * np.array([-0.03, -0.025, -0.02])),
         ("iris_colour", iris * np.array([-0.04, 0.04, 0.1])),
         ("iris_darkness", iris * np.array([-0.05, -0.04, -0.03])),
-        ("hair_lightness", hairy * np.array([0.1, 0.08, 0.055])),
+        ("hair_lightness", hairy * np.array([0.06, 0.045, 0.035])),
         ("hair_redness", hairy * np.array([0.04, 0.0, -0.02])),
         ("beard_shadow", m["beard"][:, None] * np.array([-0.04, -0.035, -0.025])),
         ("under_eye_darkness", m["under_eye"][:, None] * np.array([-0.025, -0.025, -0.015])),

@@ -125,18 +125,21 @@ def sh_basis(normals: torch.Tensor) -> torch.Tensor:
     )
 
 
-def sh_irradiance(normals: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
-    """Irradiance per point.
+def sh_irradiance(normals: torch.Tensor, sh: torch.Tensor, counts: list[int]) -> torch.Tensor:
+    """Irradiance per point, for points grouped by batch element.
 
     Args:
-        normals: (N, 3) unit normals.
-        sh: (N, 9, 3) coefficients of each point's light (gather per point before calling).
+        normals: (N, 3) unit normals, the points of batch element 0 first, then 1, ...
+        sh: (B, 9, 3) coefficients per batch element.
+        counts: B numbers of points per batch element (summing to N).
 
     Returns:
         (N, 3) linear irradiance (may be negative for unphysical coefficients; not clamped).
     """
-    # E_nc = sum_k Y_nk L_nkc (elementwise: a batched 1x9 @ 9x3 matmul is slow on CPU)
-    return (sh_basis(normals).unsqueeze(-1) * sh).sum(1)
+    # E_nc = sum_k Y_nk L_bkc, one (N_b, 9) @ (9, 3) product per batch element.
+    basis = sh_basis(normals)
+    # Empty chunks are kept: with nothing covered the (0, 3) result stays in the autograd graph.
+    return torch.cat([chunk @ sh[i] for i, chunk in enumerate(basis.split(counts))])
 
 
 def srgb_to_linear(srgb: torch.Tensor) -> torch.Tensor:
@@ -155,26 +158,25 @@ def shade(
     albedo_srgb: torch.Tensor,
     normals: torch.Tensor,
     view_dirs: torch.Tensor,
-    sh: torch.Tensor,
+    irradiance: torch.Tensor,
     light_dir: torch.Tensor | None = None,
     light_color: torch.Tensor | None = None,
     specular: float = 0.0,
     shininess: float = 32.0,
 ) -> torch.Tensor:
-    """Diffuse SH (+ directional Lambert + Blinn-Phong) shading of surface points.
+    """Diffuse (SH irradiance + directional Lambert) and Blinn-Phong shading of surface points.
 
     Args:
         albedo_srgb: (N, 3) albedo in sRGB [0, 1].
         normals: (N, 3) unit world-space normals.
         view_dirs: (N, 3) unit directions from the point towards the camera.
-        sh: (N, 9, 3) SH coefficients per point.
+        irradiance: (N, 3) linear SH irradiance (see :func:`sh_irradiance`).
         light_dir: None or (N, 3) unit directions towards the directional light.
         light_color: None or (N, 3) linear irradiance of that light.
 
     Returns:
         (N, 3) shaded colour in sRGB [0, 1].
     """
-    irradiance = sh_irradiance(normals, sh)
     highlight = None
     if light_dir is not None:
         color = light_color if light_color is not None else torch.ones_like(light_dir)

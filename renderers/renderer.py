@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from renderers.antialias import antialias, silhouette_edges
 from renderers.camera import Camera, view_to_pixels, world_to_view
 from renderers.errors import RenderInputError
-from renderers.lighting import Lighting, shade
+from renderers.lighting import Lighting, sh_irradiance, shade
 from renderers.ops import gather_rows
 from renderers.topology import TopologyCache
 from renderers.types import DEFAULT_ALBEDO, Fragments, RenderMeshes, RenderOutput, RenderSettings
@@ -117,8 +117,11 @@ class Renderer(abc.ABC):
             )
             if lighting.directional_color is not None:
                 light_color = gather_rows(lighting.directional_color.to(dtype), batch)
+        # Covered pixels are listed batch by batch (pixel_index is sorted).
+        counts = torch.bincount(batch, minlength=b).tolist()
+        irradiance = sh_irradiance(normals, lighting.sh.to(dtype), counts)
         rgb = shade(
-            albedo, normals, view_dirs, gather_rows(lighting.sh.to(dtype), batch), light_dir, light_color,
+            albedo, normals, view_dirs, irradiance, light_dir, light_color,
             lighting.specular, lighting.shininess,
         )  # fmt: skip
 

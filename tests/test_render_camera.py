@@ -10,7 +10,7 @@ import torch
 
 from renderers import AMBIENT_SH0, Camera, Lighting, RenderInputError, sh_basis
 from renderers.camera import view_to_pixels, world_to_view
-from renderers.lighting import linear_to_srgb, shade, srgb_to_linear
+from renderers.lighting import linear_to_srgb, sh_irradiance, shade, srgb_to_linear
 
 
 def project(camera: Camera, points: torch.Tensor, size: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -95,10 +95,21 @@ def test_ambient_light_of_one_returns_the_albedo() -> None:
     normals = torch.nn.functional.normalize(
         torch.tensor([[0.0, 0.0, 1.0], [1.0, 2.0, -3.0]]), dim=-1
     )
-    sh = Lighting.ambient(1).sh.expand(2, 9, 3)
+    sh = Lighting.ambient(1).sh
     assert float(sh[0, 0, 0]) == pytest.approx(AMBIENT_SH0)
-    out = shade(albedo, normals, normals, sh)
+    out = shade(albedo, normals, normals, sh_irradiance(normals, sh, [2]))
     np.testing.assert_allclose(out.numpy(), albedo.numpy(), atol=1e-5)
+
+
+def test_sh_irradiance_uses_each_batch_elements_light() -> None:
+    normals = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.0]])
+    sh = torch.zeros(2, 9, 3)
+    sh[:, 0] = AMBIENT_SH0
+    sh[1, 1] = 1.0  # brighter from above (+y) for batch element 1
+    got = sh_irradiance(normals, sh, [1, 2])
+    c1 = math.sqrt(3.0 / (4.0 * math.pi))
+    want = torch.tensor([[1.0] * 3, [1.0 + c1] * 3, [1.0 - c1] * 3])
+    torch.testing.assert_close(got, want)
 
 
 def test_srgb_round_trip() -> None:

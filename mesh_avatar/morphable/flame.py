@@ -246,7 +246,7 @@ def _read_texture(path: Path, n_faces: int) -> dict[str, Any]:
     tex_dir = require(arrays, "tex_dir", (h, w, 3, None), path)
     uvs = require(arrays, "vt", (None, 2), path).astype(np.float64)
     ft = require(arrays, "ft", (n_faces, 3), path)
-    one_based = ft.min() == 1 and ft.max() == len(uvs)
+    one_based = ft.max() == len(uvs)  # DECA's copy is 0-based; an index equal to T is not
     face_uvs = triangles_from(ft, len(uvs), path, "'ft'", one_based=bool(one_based))
     k = tex_dir.shape[3]
     factor = 1

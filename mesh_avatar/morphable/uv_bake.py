@@ -186,7 +186,8 @@ def cylindrical_uvs(
     ``u`` follows the angle around the vertical axis through the centre of the bounding box, with the
     face (+Z) at ``u = 0.5`` and the seam at the back (-Z); ``v`` follows height. Triangles that
     straddle the seam get their own copies of the corners on the far side, shifted by one turn, so
-    no triangle spans the whole texture; ``margin`` keeps those copies inside [0, 1].
+    no triangle spans the whole texture; ``margin`` keeps those copies inside [0, 1]. A vertex on
+    the axis itself (a pole) gets, in each triangle, the mean ``u`` of the other two corners.
     Surfaces that face up or down (the crown, under the chin) are compressed, and under the chin
     may overlap the neck: good enough to carry smooth vertex colours, not for painting.
 
@@ -216,9 +217,17 @@ def cylindrical_uvs(
     if seam.any():
         # corners on the left edge (small u) of a seam triangle move one turn to the right
         rows, cols = np.nonzero(seam[:, None] & (corner_u < 0.5))
-        old = faces[rows, cols]
-        copies, inverse = np.unique(old, return_inverse=True)
-        shifted = uvs[copies] + np.array([span, 0.0])
+        copies, inverse = np.unique(faces[rows, cols], return_inverse=True)
         face_uvs[rows, cols] = len(uvs) + inverse
-        uvs = np.concatenate([uvs, shifted])
+        uvs = np.concatenate([uvs, uvs[copies] + np.array([span, 0.0])])
+    radius = np.hypot(v[:, 0] - centre[0], v[:, 2] - centre[2])
+    on_axis = radius <= 1e-3 * np.median(radius)
+    rows, cols = np.nonzero(on_axis[faces])
+    if len(rows):
+        # a vertex on the axis has no angle: each of its corners takes its triangle's other two
+        corner = uvs[face_uvs]  # (F, 3, 2)
+        others = (corner[rows].sum(axis=1) - corner[rows, cols]) / 2.0
+        fixed = np.stack([others[:, 0], corner[rows, cols, 1]], axis=1)
+        face_uvs[rows, cols] = len(uvs) + np.arange(len(rows))
+        uvs = np.concatenate([uvs, fixed])
     return np.clip(uvs, 0.0, 1.0).astype(np.float32), face_uvs.astype(np.int32)

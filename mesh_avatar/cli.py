@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from mesh_avatar import __version__
-from mesh_avatar.commands import batch, evaluate, export, generate, make_dataset, train
+from mesh_avatar.commands import batch, evaluate, export, generate, make_dataset, models, train
 from mesh_avatar.errors import MeshAvatarError
 
-SUBCOMMANDS = (generate, export, batch, make_dataset, train, evaluate)
+SUBCOMMANDS = (generate, export, batch, make_dataset, train, evaluate, models)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -8,7 +8,8 @@ of that point: skin with cheek, nose, ear and under-eye tints, lips inside the o
 brows along the brow landmarks, a lash line on the upper lids, short hair above a hairline that
 follows the head round, eyes (sclera, iris, pupil by the angle from the cornea's apex), mouth,
 gums and teeth. Components are named colour directions with standard deviations chosen so that
-+-3 sigma of each stays within sRGB [0, 1] (melanin spans light to dark skin).
++-3 sigma of each keeps all but a few brow and lash texels within sRGB [0, 1] (melanin spans very
+fair to dark brown skin).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the batch size over the median batch time. The last line reads
 ``ratio 128px fwd+bwd fast/pytorch3d: X``.
 
     .venv/bin/python bench/render.py [--model default|synthetic|SPEC] [--batch 4] [--threads 1]
-                                     [--texture-size 256]
+                                     [--texture-size 256] [--keep-freed-memory]
 """
 
 from __future__ import annotations
@@ -25,6 +25,17 @@ from mesh_avatar.morphable import MorphableModel, load_model
 from mesh_avatar.preview import portrait_camera
 from mesh_avatar.sampling import sample_prior
 from renderers import Lighting, RenderMeshes, RenderSettings, create_renderer
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to serve large blocks from the heap and keep freed memory (no mmap/munmap per
+    call): a 1024^2 texture gradient is otherwise page-faulted in afresh on every backward pass."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 1 << 30)
+    libc.mallopt(m_trim_threshold, (1 << 31) - 1)
 
 
 def synthetic_model() -> MorphableModel:
@@ -140,9 +151,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--fast-seconds", type=float, default=3.0, help="min timed seconds, fast")
     parser.add_argument("--p3d-iters", type=int, default=3, help="timed batches, pytorch3d")
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="glibc mallopt: no mmap/munmap of large blocks (see keep_freed_memory)",
+    )
     args = parser.parse_args()
+    if args.keep_freed_memory:
+        keep_freed_memory()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, "
+        f"keep-freed-memory {'on' if args.keep_freed_memory else 'off'}"
+    )
     meshes, camera, lighting = make_batch(args.model, args.batch, args.seed, args.texture_size)
     rates: dict[tuple[str, int, str], float] = {}
     for size in args.sizes:

@@ -16,10 +16,9 @@ from mesh_avatar.morphable import MorphableModelData
 from mesh_avatar.morphable.data import ARKIT_BLENDSHAPES
 from mesh_avatar.morphable.ict import (
     CENTIMETRE,
-    ICT_PARTS,
-    ICT_VERTEX_COUNT,
     KEPT_PARTS,
     arkit_name,
+    part_mask,
     read_ict_facekit,
 )
 from mesh_avatar.morphable.loading import load_model, read_model_data
@@ -33,18 +32,11 @@ def ict(ict_dir: Path) -> MorphableModelData:
 
 
 def _kept() -> np.ndarray:
-    keep = np.zeros(ICT_VERTEX_COUNT, bool)
-    for part in KEPT_PARTS:
-        first, stop = ICT_PARTS[part]
-        keep[first:stop] = True
-    return keep
+    return part_mask(*KEPT_PARTS)
 
 
 def _part(name: str) -> np.ndarray:
-    mask = np.zeros(ICT_VERTEX_COUNT, bool)
-    first, stop = ICT_PARTS[name]
-    mask[first:stop] = True
-    return mask[_kept()]
+    return part_mask(name)[_kept()]
 
 
 def test_arkit_names() -> None:

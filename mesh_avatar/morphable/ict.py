@@ -142,6 +142,15 @@ def arkit_name(ict_name: str) -> str:
     return ict_name
 
 
+def part_mask(*names: str) -> np.ndarray:
+    """(26719,) bool mask of the ICT vertices in the named parts (keys of :data:`ICT_PARTS`)."""
+    mask = np.zeros(ICT_VERTEX_COUNT, bool)
+    for name in names:
+        first, stop = ICT_PARTS[name]
+        mask[first:stop] = True
+    return mask
+
+
 def find_model_folder(path: Path) -> Path:
     """The ``FaceXModel`` folder for ``path`` (the folder itself or its parent)."""
     path = Path(path).expanduser()
@@ -189,10 +198,7 @@ def _build(
             f"{neutral_file}: has {len(mesh.vertices)} vertices, expected {ICT_VERTEX_COUNT} "
             "(the ICT Face Model topology); truncated or a different model"
         )
-    keep = np.zeros(ICT_VERTEX_COUNT, bool)
-    for part in KEPT_PARTS:
-        first, stop = ICT_PARTS[part]
-        keep[first:stop] = True
+    keep = part_mask(*KEPT_PARTS)
     new_index = np.cumsum(keep) - 1
     face_kept = keep[mesh.faces].all(axis=1)
     if (keep[mesh.faces].any(axis=1) & ~face_kept).any():
@@ -203,23 +209,12 @@ def _build(
     uvs, face_uvs = _pack_atlas(mesh, face_kept, materials, neutral_file)
     face_material = _face_materials(faces, keep)
 
-    n, n_polygons = len(mesh.vertices), len(mesh.polygon_sizes)
-    identity = (
-        np.stack(
-            [
-                (read_obj_vertices(f, n, n_polygons)[keep] * CENTIMETRE - neutral)
-                for f in identity_files
-            ]
-        )
-        if identity_files
-        else np.zeros((0, len(neutral), 3))
-    )
-    identity_basis, identity_std, rotated = orthonormal_basis(
-        identity.reshape(len(identity), -1), folder, "identity"
-    )
-    names, deltas = _expressions(
-        index["expressions"], expression_files, (n, n_polygons), keep, neutral
-    )
+    counts = (len(mesh.vertices), len(mesh.polygon_sizes))  # every OBJ has the same topology
+    identity = np.zeros((len(identity_files), neutral.size))
+    for k, file in enumerate(identity_files):
+        identity[k] = (read_obj_vertices(file, *counts)[keep] * CENTIMETRE - neutral).reshape(-1)
+    identity_basis, identity_std, rotated = orthonormal_basis(identity, folder, "identity")
+    names, deltas = _expressions(index["expressions"], expression_files, counts, keep, neutral)
 
     landmarks = _landmarks(index, keep, new_index, folder / INDEX_FILE)
     jaw_open = deltas[names.index("jawOpen")] if "jawOpen" in names else None
@@ -245,7 +240,7 @@ def _build(
         faces=faces,
         uvs=uvs,
         face_uvs=face_uvs,
-        identity_basis=identity_basis.reshape(k_id, -1, 3),
+        identity_basis=identity_basis.reshape(k_id, len(neutral), 3),
         identity_std=identity_std,
         identity_names=[f"identity_{k:03d}" for k in range(k_id)],
         expression_basis=deltas.astype(np.float32),
@@ -378,11 +373,7 @@ def _regions(
     """Region masks of the kept ICT vertices (``keep``: (26719,) mask of the kept ones)."""
 
     def part(*names: str) -> np.ndarray:
-        mask = np.zeros(ICT_VERTEX_COUNT, bool)
-        for name in names:
-            first, stop = ICT_PARTS[name]
-            mask[first:stop] = True
-        return mask[keep]
+        return part_mask(*names)[keep]
 
     lm = vertices[landmarks]
     skin = part("face") | part("head_and_neck")

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from mesh_avatar.batch import BatchSpec, run_batch
-from mesh_avatar.batch.labels import DEPTH_SCALE, SEGMENT_NAMES, look_at_camera, sh_basis
+from mesh_avatar.batch.labels import DEPTH_SCALE, SEGMENT_NAMES, look_at_camera
 from mesh_avatar.batch.manifest import read_manifest
 from mesh_avatar.morphable import MorphableModel, save_model
 from mesh_avatar.sampling import sample_prior
@@ -111,14 +111,9 @@ def test_landmarks_and_depth_agree_with_the_camera(labelled_run, tiny_model_data
     assert all(v == 1 for *_, v in labels["views"]["front"]["landmarks"])
 
 
-def test_camera_and_sh_conventions():
+def test_camera_conventions():
     camera = look_at_camera(np.zeros(3), 1.0, 0.0, 64)
     assert np.allclose(camera.center, [0.0, 0.0, 1.0])
     pixels, depth = camera.project(np.array([[0.0, 0.0, 0.0], [0.1, 0.1, 0.0]]))
     assert np.allclose(pixels[0], [32.0, 32.0]) and np.allclose(depth, 1.0)
     assert pixels[1, 0] > 32 and pixels[1, 1] < 32  # +X right, +Y up in the image
-    # Band 0 at 2 sqrt(pi) is unit irradiance in every direction.
-    normals = np.eye(3)
-    lighting = np.zeros((9, 3))
-    lighting[0] = 2.0 * np.sqrt(np.pi)
-    assert np.allclose(sh_basis(normals) @ lighting, 1.0)

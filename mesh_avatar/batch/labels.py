@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from renderers.lighting import sh_basis
+
 #: View name -> camera yaw in degrees about +Y (positive: the camera moves towards the subject's
 #: left, +X).
 VIEWS: dict[str, float] = {
@@ -51,31 +53,6 @@ SEGMENT_PRIORITY: tuple[str, ...] = (
     "eye_left", "eye_right", "lips", "ear_left", "ear_right", "scalp", "neck", "jaw", "face",
 )  # fmt: skip
 SEGMENT_NAMES: tuple[str, ...] = ("background", "head", *SEGMENT_PRIORITY)
-
-_SH_C0 = 0.5 / math.sqrt(math.pi)
-_SH_C1 = math.sqrt(3.0 / (4.0 * math.pi))
-_SH_C2 = 0.5 * math.sqrt(15.0 / math.pi)
-_SH_C3 = 0.25 * math.sqrt(5.0 / math.pi)
-_SH_C4 = 0.25 * math.sqrt(15.0 / math.pi)
-
-
-def sh_basis(normals: np.ndarray) -> np.ndarray:
-    """Real orthonormal SH basis up to band 2 (the project's convention), (N, 3) -> (N, 9)."""
-    x, y, z = normals[:, 0], normals[:, 1], normals[:, 2]
-    return np.stack(
-        [
-            np.full_like(x, _SH_C0),
-            _SH_C1 * y,
-            _SH_C1 * z,
-            _SH_C1 * x,
-            _SH_C2 * x * y,
-            _SH_C2 * y * z,
-            _SH_C3 * (3.0 * z * z - 1.0),
-            _SH_C2 * x * z,
-            _SH_C4 * (x * x - y * y),
-        ],
-        axis=1,
-    )
 
 
 @dataclass(frozen=True)
@@ -254,7 +231,7 @@ class LabelRenderer:
         normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
         uv = np.einsum("nk,nkd->nd", bary, corner_uvs[face].astype(np.float64))
 
-        irradiance = sh_basis(normal) @ lighting  # (N, 3)
+        irradiance = sh_basis(torch.from_numpy(normal)).numpy() @ lighting  # (N, 3)
         color = np.clip(_sample_texture(mesh.texture, uv) * irradiance, 0.0, 1.0)
         rgba = np.zeros((size * size, 4), np.uint8)
         rgba[covered, :3] = np.round(color * 255.0).astype(np.uint8)

@@ -7,8 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
+from mesh_avatar.cli import OneLineErrorParser
+from mesh_avatar.commands.options import non_negative_int
 from mesh_avatar.errors import MeshAvatarError
 
 log = logging.getLogger(__name__)
@@ -23,23 +24,8 @@ NO_DISPLAY_MESSAGE = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def _port(text: str) -> int:
-    value = _seed(text)
+    value = non_negative_int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must lie in 1..65535, got {value}")
     return value
@@ -56,7 +42,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="viewer.py",
         description="Live avatar preview with sliders: a window (default), a browser page "
         "(--web) or a headless PNG (--screenshot).",
@@ -69,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--checkpoint", type=Path, help="GAN checkpoint: Random samples from it")
     parser.add_argument(
-        "--seed", type=_seed, help="start with avatar 0 of this run seed (default: the mean face)"
+        "--seed",
+        type=non_negative_int,
+        help="start with avatar 0 of this run seed (default: the mean face)",
     )
     parser.add_argument(
         "--truncation", type=float, default=1.0, help="truncation psi in (0, 1] (default 1)"

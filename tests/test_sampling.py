@@ -38,11 +38,11 @@ def test_sample_prior_rejects_zero_avatars(tiny_model):
 
 def test_studio_lighting_is_brightest_towards_the_key_light():
     from mesh_avatar.sampling import studio_lighting
-    from renderers.lighting import sh_irradiance
+    from renderers.lighting import sh_basis
 
     sh = studio_lighting(key_direction=(0.0, 0.0, 1.0), key_intensity=0.8, ambient=0.5)
     normals = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
-    irradiance = sh_irradiance(normals, sh[None].expand(1, 9, 3))[..., 0].reshape(-1)
+    irradiance = (sh_basis(normals) @ sh)[:, 0]  # E(n) = sum_k Y_k(n) sh_k
     # Facing the light: ambient + about the full key; side: about ambient + key/pi; back: ambient.
     assert irradiance[0] == pytest.approx(0.5 + 0.8, abs=0.1)
     assert irradiance[0] > irradiance[1] > irradiance[2]

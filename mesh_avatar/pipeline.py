@@ -77,11 +77,13 @@ def write_avatar(
     options: Any,
     formats: tuple[str, ...],
     preview: bool = False,
+    renderer: str = "auto",
 ) -> list[Path]:
     """Generate avatar ``index`` of run ``seed`` and write its files into ``out_dir``.
 
     Writes the coefficients (``<stem>.params.json``), one file set per format and LOD, and a
-    rendered ``<stem>.png`` when ``preview`` is set. Every file is written atomically.
+    rendered ``<stem>.png`` when ``preview`` is set (drawn by the ``renderer`` backend: ``auto``,
+    ``fast`` or ``pytorch3d``). Every file is written atomically.
     """
     from mesh_avatar.avatar import build_avatar_mesh
     from mesh_avatar.export import export_avatar
@@ -96,6 +98,6 @@ def write_avatar(
     if preview:
         from mesh_avatar.preview import images_to_uint8, render_avatars, save_png
 
-        rendered = render_avatars(source.model, params, image_size=256)
+        rendered = render_avatars(source.model, params, image_size=256, renderer=renderer)
         paths.append(save_png(out_dir / f"{stem}.png", images_to_uint8(rendered.images)[0]))
     return paths

@@ -103,3 +103,17 @@ def test_export_rejects_params_with_nan(tmp_path, capsys):
     assert "nan.params.json: identity contains 1 NaN" in err
     assert err.strip().count("\n") == 0
     assert not (tmp_path / "x.glb").exists()
+
+
+def test_preview_renderer_backends_draw_the_same_picture(tmp_path, capsys):
+    from PIL import Image
+
+    images = {}
+    for backend in ("fast", "pytorch3d"):
+        out = tmp_path / backend
+        args = ["generate", "--seed", "4", "--format", "obj", "--texture-size", "256", "--preview"]
+        assert run_cli([*args, "--renderer", backend, "--out", str(out)], capsys)[0] == 0
+        images[backend] = np.asarray(Image.open(out / "avatar_00000.png"), dtype=np.float32)
+    assert images["fast"].shape == (256, 256, 3)
+    assert np.abs(images["fast"] - images["pytorch3d"]).mean() < 1.0  # 8-bit levels
+    assert images["fast"].std() > 10  # a lit head on white, not a blank image

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--truncation", type=float, default=1.0, help="GAN truncation psi in (0, 1] (default 1)"
     )
     parser.add_argument("--preview", action="store_true", help="also write a rendered PNG each")
+    parser.add_argument(
+        "--renderer",
+        choices=("auto", "fast", "pytorch3d"),
+        default="auto",
+        help="backend for --preview (auto: fast on CPU, pytorch3d on CUDA)",
+    )
     add_export_options(parser, default_formats="glb,obj")
     parser.set_defaults(func=run)
 
@@ -56,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     indices = range(args.start, args.start + args.n)
     written = 0
     for index in tqdm(indices, desc="avatars", unit="avatar", disable=args.n < 2):
-        paths = write_avatar(source, args.seed, index, out_dir, options, args.formats, args.preview)
+        paths = write_avatar(
+            source, args.seed, index, out_dir, options, args.formats, args.preview, args.renderer
+        )
         written += len(paths)
     log.info("wrote %d avatar(s), %d file(s) to %s", args.n, written, out_dir.resolve())
     print(f"{args.n} avatar(s) written to {out_dir.resolve()}")  # noqa: T201

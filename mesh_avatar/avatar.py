@@ -31,8 +31,17 @@ def texture_to_uint8(texture: torch.Tensor, size: int | None = None) -> np.ndarr
     return (image * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
 
 
+def avatar_texture(model: MorphableModel, params: AvatarParams, size: int | None) -> np.ndarray:
+    """Albedo of one avatar (batch size 1) as a (size, size, 3) uint8 UV texture."""
+    height, width = model.albedo_mean.shape[:2]
+    native = model.data.albedo_space == "uv" and height == width and size in (None, height)
+    if native and params.detail is None:
+        return model.albedo_uint8(params.albedo[0]).cpu().numpy()
+    return bake_albedo(model, model.albedo(params.albedo, params.detail)[0], size)
+
+
 def bake_albedo(model: MorphableModel, albedo: torch.Tensor, size: int | None) -> np.ndarray:
-    """The avatar's albedo as a uint8 UV texture; vertex albedo is baked into the model's UVs."""
+    """A decoded albedo as a uint8 UV texture; vertex albedo is baked into the model's UVs."""
     if model.data.albedo_space == "uv":
         return texture_to_uint8(albedo, size)
     from mesh_avatar.morphable.uv_bake import bake_vertex_colors
@@ -67,7 +76,7 @@ def build_avatar_mesh(
         params = params.to(model.mean_vertices.device)
         zero_expression = torch.zeros_like(params.expression)
         vertices = model.shape(params.identity, zero_expression)
-        albedo = model.albedo(params.albedo, params.detail)[0]
+        texture = avatar_texture(model, params, texture_size)
         # Normals of the avatar as shown (with its expression): what a static export displays.
         shown = vertices + (params.expression @ model.expression_directions).reshape_as(vertices)
         normals = model.vertex_normals(shown)[0]
@@ -90,7 +99,7 @@ def build_avatar_mesh(
         uvs=data.uvs.astype(np.float32),
         face_uvs=data.face_uvs.astype(np.int32),
         normals=normals.cpu().numpy().astype(np.float32),
-        texture=bake_albedo(model, albedo, texture_size),
+        texture=texture,
         morph_targets={
             name: deltas[k].cpu().numpy().astype(np.float32)
             for k, name in enumerate(data.expression_names)

@@ -145,3 +145,16 @@ def test_model_moves_to_another_dtype_device_with_buffers(tiny_model):
     state = tiny_model.state_dict()
     assert {"faces", "identity_directions", "albedo_mean"} <= set(state)
     assert isinstance(tiny_model, MorphableModel)
+
+
+def test_uint8_albedo_matches_the_float_path(tiny_model):
+    from mesh_avatar.avatar import texture_to_uint8
+
+    params = sample_prior(tiny_model, 4, seed=11)
+    for i in range(4):
+        coeffs = params.albedo[i] * 3.0  # push some texels past [0, 1] to exercise the clamp
+        fast = tiny_model.albedo_uint8(coeffs).numpy()
+        slow = texture_to_uint8(tiny_model.albedo(coeffs[None])[0])
+        assert fast.shape == slow.shape and fast.dtype == np.uint8
+        assert np.abs(fast.astype(int) - slow.astype(int)).max() <= 1
+        assert (fast == slow).mean() > 0.99

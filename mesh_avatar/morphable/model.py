@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from mesh_avatar.morphable.data import MorphableModelData
-from mesh_avatar.morphable.decode import albedo_texture, apply_pose, blend_linear, vertex_normals
+from mesh_avatar.morphable.decode import (
+    albedo_texture,
+    albedo_texture_uint8,
+    apply_pose,
+    blend_linear,
+    vertex_normals,
+)
 from mesh_avatar.params import AvatarParams, CoefficientLayout, ParamRanges
 
 
@@ -69,6 +75,9 @@ class MorphableModel(nn.Module):
             -1, *[1] * (data.albedo_basis.ndim - 1)
         )
         self.register_buffer("albedo_directions", torch.from_numpy(albedo_dirs).float())
+        if data.albedo_space == "uv":  # channel-first copy for albedo_uint8; derived, not saved
+            mean_chw = self.albedo_mean.permute(2, 0, 1).contiguous()
+            self.register_buffer("albedo_mean_chw", mean_chw, persistent=False)
 
     @classmethod
     def from_data(cls, data: MorphableModelData) -> MorphableModel:
@@ -124,6 +133,10 @@ class MorphableModel(nn.Module):
                 )
             texture = texture + detail.permute(0, 2, 3, 1)
         return texture
+
+    def albedo_uint8(self, coeffs: torch.Tensor) -> torch.Tensor:
+        """(K_alb,) coefficients of one UV-albedo avatar -> (H, W, 3) uint8 texture, no detail."""
+        return albedo_texture_uint8(self.albedo_mean_chw, self.albedo_directions, coeffs)
 
     def forward(self, params: AvatarParams) -> DecodedAvatars:
         vertices = self.shape(params.identity, params.expression)

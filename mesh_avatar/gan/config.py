@@ -95,7 +95,7 @@ class DiscriminatorConfig:
 class LossConfig:
     """Non-saturating logistic loss with a lazy R1 penalty (every ``r1_interval`` D steps)."""
 
-    r1_gamma: float = 0.05
+    r1_gamma: float = 1.0
     r1_interval: int = 16
     #: Weight of :func:`~mesh_avatar.gan.losses.prior_penalty` in the generator loss (0: off).
     prior_weight: float = 0.05
@@ -157,7 +157,7 @@ class TrainConfig:
     snapshot_every: int = 250
     checkpoint_every: int = 250
     grid_size: int = 16
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = 5
     #: Stop (with a final checkpoint) once training has run this long; 0 = no time limit.
     max_minutes: float = 0.0
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)

@@ -43,7 +43,7 @@ bench-batch: deps  ## batch generation throughput
 bench-export: deps  ## GLB export throughput vs uncached and trimesh
 	$(VENV_PY) bench/export.py --lods
 
-bench-gan: deps  ## GAN training step throughput
+bench-gan: deps  ## synthetic GAN benchmark: population dataset, train (30 min CPU), evaluate
 	scripts/bench_gan.sh
 
 docs-images: deps  ## regenerate the images under docs/

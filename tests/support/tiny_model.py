@@ -1,7 +1,7 @@
 """A small synthetic morphable model for fast tests (no file, no real data).
 
-An ellipsoidal "head" from a latitude/longitude grid, open at the bottom (the neck), with a UV seam at
-the back, a few orthonormal identity directions, four ARKit-named localized expressions, a UV albedo
+An ellipsoidal "head" from a latitude/longitude grid, open at the bottom (the neck), with a UV seam down
+the front (longitude 0 faces +Z), a few orthonormal identity directions, four ARKit-named localized expressions, a UV albedo
 model whose basis has a lower resolution than the mean, region masks and 68 landmark indices.
 """
 
@@ -35,7 +35,7 @@ def make_tiny_model_data(
         return 1 + r * n_lon + (c % n_lon)
 
     faces, face_uvs = [], []
-    # UVs: one column more than vertices so the seam at the back gets u = 0 and u = 1.
+    # UVs: one column more than vertices so the seam (at longitude 0, the front) gets u = 0 and u = 1.
     uv_grid = np.stack(
         np.meshgrid(np.arange(n_lon + 1) / n_lon, np.arange(rows), indexing="xy"), -1
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from mesh_avatar.errors import ExportError
 
@@ -35,21 +37,24 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+@contextmanager
+def atomic_open(path: str | os.PathLike[str], fsync: bool = True) -> Iterator[BinaryIO]:
+    """Open a temporary file beside ``path`` for binary writing; rename it to ``path`` on success.
 
-    The temporary file is fsynced before the rename, so after a crash ``path`` holds either the old
-    content or the complete new content, never a prefix.
+    On an exception the temporary file is removed and ``path`` is untouched, so a crash or a kill
+    never leaves a half-written file under the final name. With ``fsync`` the data reaches the disk
+    before the rename, which also protects against power loss; without it, only against crashes.
     """
     target = Path(path)
     folder = ensure_writable_dir(target.parent if str(target.parent) else ".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             os.fchmod(handle.fileno(), _default_file_mode())
             handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException:
         try:
@@ -57,7 +62,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         except FileNotFoundError:
             pass
         raise
-    return target
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, fsync: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, fsync) as handle:
+        handle.write(data)
+    return Path(path)
 
 
 def atomic_write_files(folder: str | os.PathLike[str], files: Mapping[str, bytes]) -> list[Path]:

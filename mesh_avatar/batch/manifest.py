@@ -22,12 +22,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mesh_avatar.io import atomic_open
 
 logger = logging.getLogger(__name__)
 
@@ -194,23 +195,12 @@ def compact(path: Path, offsets: np.ndarray) -> int:
     Returns:
         The number of rows written.
     """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     rows = 0
-    try:
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
-            for offset in offsets:
-                if offset < 0:
-                    continue
-                source.seek(int(offset))
-                out.write(source.readline())
-                rows += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(path) as out, open(path, "rb") as source:
+        for offset in offsets:
+            if offset < 0:
+                continue
+            source.seek(int(offset))
+            out.write(source.readline())
+            rows += 1
     return rows

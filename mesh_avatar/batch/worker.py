@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,10 +141,7 @@ class AvatarWorker:
         folder = ensure_writable_dir(self.out_dir / job.folder)
         entries = []
         for item in files:
-            if self.config.fsync:
-                atomic_write_bytes(folder / item.name, item.data)
-            else:
-                _replace_file(folder / item.name, item.data)
+            atomic_write_bytes(folder / item.name, item.data, fsync=self.config.fsync)
             entries.append(
                 {
                     "path": f"{job.folder}/{item.name}",
@@ -206,18 +202,6 @@ class AvatarWorker:
     def _matches(self, job: AvatarJob) -> bool:
         previous = job.previous or {}
         return previous.get("index") == job.index and previous.get("seed") == job.seed
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it (no fsync)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

@@ -13,7 +13,6 @@ without ``dataset.json`` is read as an image folder of real photos by :func:`loa
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -33,23 +32,12 @@ from mesh_avatar.datasets.population import Population, PopulationSampler
 from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
 from mesh_avatar.npz import npz_bytes
 from mesh_avatar.params import AvatarParams
+from mesh_avatar.preview import images_to_uint8, png_bytes
 
 log = logging.getLogger(__name__)
 
 FORMAT = "mesh-avatar-dataset"
 PARAM_KEYS = ("identity", "expression", "albedo", "pose", "lighting")
-
-
-def images_to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
-    x = ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5 + 0.5).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue()
 
 
 def make_dataset(

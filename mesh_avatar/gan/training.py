@@ -305,7 +305,7 @@ def write_checkpoint(
 
 def image_grid(images: torch.Tensor, columns: int) -> np.ndarray:
     """(N, 3, H, W) in [-1, 1] -> (rows*H, columns*W, 3) uint8 tiled grid."""
-    from mesh_avatar.datasets.synthetic import images_to_uint8
+    from mesh_avatar.preview import images_to_uint8
 
     tiles = images_to_uint8(images)
     n, h, w, _ = tiles.shape
@@ -318,7 +318,7 @@ def image_grid(images: torch.Tensor, columns: int) -> np.ndarray:
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
-    from mesh_avatar.datasets.synthetic import png_bytes
+    from mesh_avatar.preview import png_bytes
 
     atomic_write_bytes(path, png_bytes(image))
 

@@ -23,12 +23,14 @@ from mesh_avatar.sampling import sample_prior
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def avatar(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sparse", "dense"])
+def avatar(request, tmp_path_factory):
+    """The default avatar as GLB LOD0 and LOD2, with sparse (the default) or dense morph targets."""
     model = load_model("default")
     mesh = build_avatar_mesh(model, sample_prior(model, 1, seed=7), 1024, metadata={"seed": 7})
     folder = tmp_path_factory.mktemp("avatar")
-    paths = export_avatar(mesh, folder, "avatar", ("glb",), ExportOptions(lods=(0, 2)))
+    options = ExportOptions(lods=(0, 2), sparse_morph_targets=request.param == "sparse")
+    paths = export_avatar(mesh, folder, "avatar", ("glb",), options)
     for path in paths:
         assert_valid_gltf(path)
     return mesh, paths
@@ -45,6 +47,9 @@ def test_blender_imports_mesh_shape_keys_armature_and_texture(avatar):
     assert len(imported["shape_keys"]) == 52 and set(imported["shape_keys"]) == set(
         ARKIT_BLENDSHAPES
     )
+    # The shape keys move the vertices as far as our morph targets do (the sparse accessors decode).
+    for name, delta in mesh.morph_targets.items():
+        assert imported["shape_key_max_abs"][name] == pytest.approx(np.abs(delta).max(), abs=1e-6)
     [armature] = summary["armatures"]
     assert set(armature["bones"]) == set(JOINT_NAMES)
     assert {"head", "jaw", "leftEye", "rightEye"} <= set(imported["vertex_groups"])
@@ -65,6 +70,8 @@ def test_three_js_loads_morph_targets_skin_and_shows_the_face(avatar, tmp_path):
     [loaded] = report["meshes"]
     assert set(loaded["morphTargetDictionary"]) == set(ARKIT_BLENDSHAPES)
     assert loaded["morphTargetDictionary"]["jawOpen"] == list(mesh.morph_targets).index("jawOpen")
+    expected = [float(np.abs(delta).max()) for delta in mesh.morph_targets.values()]
+    np.testing.assert_allclose(loaded["morphMaxAbs"], expected, atol=1e-6)
     assert loaded["isSkinnedMesh"] and loaded["hasMap"] and loaded["mapSize"] == [1024, 1024]
     assert set(JOINT_NAMES) <= set(report["bones"])
     assert report["pageErrors"] == []

@@ -6,8 +6,8 @@
     assert len(mesh["shape_keys"]) == 52 and mesh["vertices"] == n_vertices
 
 The summary: "blender_version"; "meshes" (name, vertices, polygons, shape_keys without the
-reference key, materials, uv_layers, vertex_groups, parent, bbox_min/bbox_max in Blender's Z-up
-world); "armatures" (name, bones); "materials" (name, images with size and colour space).
+reference key, shape_key_max_abs (largest coordinate change per key), materials, uv_layers,
+vertex_groups, parent, bbox_min/bbox_max in Blender's Z-up world); "armatures" (name, bones); "materials" (name, images with size and colour space).
 Needs Debian `blender` + `python3-numpy` (`make test-e2e` installs them). Missing Blender skips the
 test, except under CI (env CI=true), where it fails.
 """

@@ -21,11 +21,21 @@ def mesh_summary(obj) -> dict:
     mesh = obj.data
     keys = mesh.shape_keys.key_blocks if mesh.shape_keys else []
     corners = [tuple(obj.matrix_world @ v.co) for v in mesh.vertices]
+    basis = numpy.empty(3 * len(mesh.vertices), numpy.float32)
+    if keys:
+        keys[0].data.foreach_get("co", basis)
+    shape_key_max = {}
+    for key in list(keys)[1:]:
+        co = numpy.empty_like(basis)
+        key.data.foreach_get("co", co)
+        shape_key_max[key.name] = float(numpy.abs(co - basis).max())
     return {
         "name": obj.name,
         "vertices": len(mesh.vertices),
         "polygons": len(mesh.polygons),
         "shape_keys": [k.name for k in keys][1:],  # without the reference key ("Basis")
+        # Largest |coordinate change| of each shape key (local axes) from the reference key.
+        "shape_key_max_abs": shape_key_max,
         "materials": [m.name for m in mesh.materials if m is not None],
         "uv_layers": [uv.name for uv in mesh.uv_layers],
         "vertex_groups": [g.name for g in obj.vertex_groups],

@@ -6,8 +6,8 @@
 // Serves the page, three.js (from node_modules) and the model's folder from 127.0.0.1 on a free
 // port, opens it with playwright-core driving the system Chromium (/usr/bin/chromium; never a
 // downloaded browser), renders the model lit and framed from +Z (the face looks down +Z), and
-// prints JSON: {ok, error, meshes: [{name, vertexCount, morphTargetDictionary, isSkinnedMesh,
-// material, hasMap, mapSize}], bones, bbox: {min, max}, console, pageErrors}.
+// prints JSON: {ok, error, meshes: [{name, vertexCount, morphTargetDictionary, morphMaxAbs,
+// isSkinnedMesh, material, hasMap, mapSize}], bones, bbox: {min, max}, console, pageErrors}.
 // Exit status: 0 loaded, 1 the page or the loader failed (JSON still printed), 2 bad arguments.
 
 import { createReadStream, existsSync, statSync } from "node:fs";
@@ -92,6 +92,10 @@ function describe(gltf) {
       name: o.name,
       vertexCount: o.geometry.attributes.position.count,
       morphTargetDictionary: o.morphTargetDictionary ?? {},
+      // Largest |component| of each POSITION morph attribute (glTF targets are relative deltas).
+      morphMaxAbs: (o.geometry.morphAttributes.position ?? []).map((a) =>
+        a.array.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
+      ),
       isSkinnedMesh: Boolean(o.isSkinnedMesh),
       material: o.material ? o.material.type : null,
       hasMap: Boolean(map),

@@ -147,6 +147,20 @@ def test_export_command_several_formats(tmp_path, model_file, params_file):
     assert read_glb(out / "face.glb").meshes[0].extras["targetNames"][0] == "eyeBlink_L"
 
 
+@pytest.mark.parametrize("flag, sparse", [([], True), (["--no-sparse-morph-targets"], False)])
+def test_export_command_sparse_morph_targets_by_default(
+    tmp_path, model_file, params_file, flag, sparse
+):
+    out = tmp_path / "o"
+    assert (
+        main(["export", str(params_file), "--model", str(model_file), "--out", str(out), *flag])
+        == 0
+    )
+    doc = read_glb(out / "face.glb")
+    target = doc.meshes[0].primitives[0].targets[0]["POSITION"]
+    assert (doc.accessors[target].sparse is not None) == sparse
+
+
 def test_export_command_errors_are_one_line(tmp_path, model_file, tiny_model_data, capsys):
     model = MorphableModel(tiny_model_data)
     params = sample_prior(model, 1, seed=1)

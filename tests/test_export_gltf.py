@@ -140,12 +140,14 @@ def test_skin_weights_sum_to_one_and_skeleton_is_complete(mesh):
     np.testing.assert_allclose(float_weights.sum(axis=1), 1.0, atol=1e-6)
 
 
-def test_sparse_morph_targets_decode_to_the_dense_ones(mesh):
-    dense = read_glb(glb_bytes(mesh, SMALL))
-    sparse_data = glb_bytes(mesh, replace(SMALL, sparse_morph_targets=True))
+def test_sparse_morph_targets_are_the_default_and_decode_to_the_dense_ones(mesh):
+    dense_data = glb_bytes(mesh, replace(SMALL, sparse_morph_targets=False))
+    dense = read_glb(dense_data)
+    sparse_data = glb_bytes(mesh, SMALL)
     sparse = read_glb(sparse_data)
-    assert len(sparse_data) < len(glb_bytes(mesh, SMALL))
+    assert len(sparse_data) < len(dense_data)
     for a, b in zip(_primitive(dense).targets, _primitive(sparse).targets, strict=True):
+        assert dense.accessors[a["POSITION"]].sparse is None
         assert sparse.accessors[b["POSITION"]].sparse is not None
         np.testing.assert_array_equal(
             accessor_array(dense, a["POSITION"]), accessor_array(sparse, b["POSITION"])
@@ -229,7 +231,7 @@ def test_gltf_files_reference_their_bin_and_texture(mesh):
         SMALL,
         replace(
             SMALL,
-            sparse_morph_targets=True,
+            sparse_morph_targets=False,
             morph_normals=True,
             morph_target_names="lr",
             texture_format="png",
@@ -260,7 +262,7 @@ def test_sparse_target_that_never_moves_is_valid_and_reads_as_zeros(mesh, tmp_pa
     weights = np.append(mesh.morph_weights, np.float32(0.0))
     still = replace(mesh, morph_targets=targets, morph_weights=weights)
     path = tmp_path / "still.glb"
-    path.write_bytes(glb_bytes(still, replace(SMALL, sparse_morph_targets=True)))
+    path.write_bytes(glb_bytes(still, SMALL))
     assert_valid_gltf(path)
     doc = read_glb(path)
     last = _primitive(doc).targets[-1]["POSITION"]

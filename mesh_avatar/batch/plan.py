@@ -47,7 +47,8 @@ class BatchSpec:
         texture_size: side of the albedo texture in pixels.
         texture_format: ``jpeg`` or ``png``.
         sparse_morph_targets: write glTF morph targets as sparse accessors (only the vertices
-            each expression moves: about 4x smaller GLBs for the default model).
+            each expression moves: about 4x smaller GLBs for the default model); ``False`` for
+            dense ones.
         renders: view names for synthetic-data labels (see :mod:`mesh_avatar.batch.labels`); empty
             for none.
         render_size: side of the label images in pixels.
@@ -62,7 +63,7 @@ class BatchSpec:
     lods: tuple[int, ...] = (0,)
     texture_size: int = 1024
     texture_format: str = "jpeg"
-    sparse_morph_targets: bool = False
+    sparse_morph_targets: bool = True
     renders: tuple[str, ...] = ()
     render_size: int = 256
 

@@ -55,8 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_export_options(parser, default_formats="glb")
     parser.add_argument(
         "--sparse-morph-targets",
-        action="store_true",
-        help="write glTF morph targets as sparse accessors (about 4x smaller GLBs)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="glTF morph targets as sparse accessors, only the moving vertices (default; about "
+        "4x smaller GLBs); --no-sparse-morph-targets writes dense ones",
     )
     labels = parser.add_argument_group("synthetic-data labels")
     labels.add_argument(

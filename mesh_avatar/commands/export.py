@@ -49,7 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="arkit: eyeBlinkLeft; lr: eyeBlink_L (default arkit)",
     )
     extra.add_argument(
-        "--sparse-morph-targets", action="store_true", help="store only the moving vertices"
+        "--sparse-morph-targets",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="store only the vertices each morph target moves (default); "
+        "--no-sparse-morph-targets writes dense accessors",
     )
     extra.add_argument(
         "--morph-normals", action="store_true", help="also write normal deltas per morph target"

@@ -106,7 +106,7 @@ def build_avatar_mesh(
         },
         morph_weights=params.expression[0].cpu().numpy().astype(np.float32),
         vertex_groups=vertex_groups,
-        joints=head_joints(vertices_np, vertex_groups, data.faces),
+        joints=head_joints(vertices_np, vertex_groups, data.faces, model.eyeball_masks),
         metadata=info,
         template_vertices=data.vertices.astype(np.float32, copy=False),
     )

@@ -45,6 +45,7 @@ def head_joints(
     vertices: np.ndarray,
     vertex_groups: Mapping[str, np.ndarray],
     faces: np.ndarray | None = None,
+    eyeballs: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Joint positions of one head, in metres.
 
@@ -55,6 +56,7 @@ def head_joints(
         faces: (F, 3) triangles; when given, eyeballs are found as connected components lying
             wholly inside an eye region (their centre is exact), otherwise a sphere is fitted to the
             eye region.
+        eyeballs: :func:`eyeball_masks` of this topology if already computed (used with ``faces``).
 
     Returns:
         ``root``, ``neck``, ``head``, ``eye_left``, ``eye_right``, ``jaw`` -> (3,) float32.
@@ -64,8 +66,11 @@ def head_joints(
     neck = _neck_base(v, groups.get("neck"))
     head = _head_centre(v, groups)
     joints = {"root": np.zeros(3), "neck": neck, "head": head}
+    if faces is not None and eyeballs is None:
+        eyeballs = eyeball_masks(len(v), faces, groups)
     for name, side in (("eye_left", 1.0), ("eye_right", -1.0)):
-        joints[name] = _eye_centre(v, groups.get(name), faces, head, side)
+        ball = eyeballs.get(name) if eyeballs is not None else None
+        joints[name] = _eye_centre(v, groups.get(name), ball, head, side)
     joints["jaw"] = head + _JAW_OFFSET
     return {name: position.astype(np.float32) for name, position in joints.items()}
 
@@ -192,18 +197,15 @@ def _head_centre(v: np.ndarray, groups: Mapping[str, np.ndarray]) -> np.ndarray:
 def _eye_centre(
     v: np.ndarray,
     region: np.ndarray | None,
-    faces: np.ndarray | None,
+    ball: np.ndarray | None,
     head: np.ndarray,
     side: float,
 ) -> np.ndarray:
     if region is None:
         return head + _EYE_OFFSET * np.array([side, 1.0, 1.0])
-    if faces is not None:
-        name = "eye_left" if side > 0 else "eye_right"
-        ball = eyeball_masks(len(v), faces, {name: region})[name]
-        if ball.sum() >= 4:
-            points = v[ball]
-            return 0.5 * (points.min(0) + points.max(0))
+    if ball is not None and ball.sum() >= 4:
+        points = v[ball]
+        return 0.5 * (points.min(0) + points.max(0))
     points = v[region]
     fitted = _fit_sphere(points)
     if fitted is not None:

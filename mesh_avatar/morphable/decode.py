@@ -52,30 +52,35 @@ def albedo_texture(
 
 
 def albedo_texture_uint8(
-    mean_chw: torch.Tensor, directions: torch.Tensor, coeffs: torch.Tensor
+    mean_255: torch.Tensor, directions: torch.Tensor, coeffs: torch.Tensor
 ) -> torch.Tensor:
-    """The albedo of one avatar as an 8-bit image, in few full-resolution passes.
+    """The albedo of one avatar as an 8-bit image, in three full-resolution passes.
 
-    Same result as ``round(clamp(albedo_texture(...), 0, 1) * 255)`` up to float rounding, but the
-    offset is formed at the basis resolution and added, clamped and converted channel-first in
-    place, which is what an exporter of many avatars needs.
+    Same result as ``round(clamp(albedo_texture(...), 0, 1) * 255)`` up to float rounding, which
+    is what an exporter of many avatars needs: the offset is formed (and scaled to 0-255) at the
+    basis resolution, upsampled channels-last (torch's fast layout for it, and already the
+    layout of the image), then added, clamped and converted in place.
 
     Args:
-        mean_chw: (3, H, W) mean texture, sRGB [0, 1], contiguous.
+        mean_255: (H, W, 3) ``mean * 255 + 0.5`` of the sRGB [0, 1] mean texture, contiguous.
         directions: (K, h, w, 3) scaled directions.
         coeffs: (K,) coefficients of one avatar.
 
     Returns:
         (H, W, 3) uint8 texture.
     """
-    height, width = mean_chw.shape[1:]
+    height, width = mean_255.shape[:2]
     k, h, w, _ = directions.shape
-    offset = (coeffs @ directions.reshape(k, h * w * 3)).reshape(1, h, w, 3).permute(0, 3, 1, 2)
+    offset = ((coeffs * 255.0) @ directions.reshape(k, h * w * 3)).reshape(1, h, w, 3)
     if (h, w) != (height, width):
-        offset = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=False)
+        # A channels-last view (no copy); built with permute, not unsqueeze, whose batch stride
+        # makes torch miss the layout and take a 4x slower path.
+        nchw = offset.permute(0, 3, 1, 2)
+        offset = F.interpolate(nchw, size=(height, width), mode="bilinear", align_corners=False)
+        offset = offset.permute(0, 2, 3, 1)  # channels-last output: contiguous already
+    offset = offset[0].contiguous()
     # x * 255 + 0.5, clamped to [0.5, 255.5) and truncated, rounds clamp(x, 0, 1) * 255.
-    image = offset[0].mul_(255.0).add_(mean_chw, alpha=255.0).add_(0.5).clamp_(0.5, 255.49)
-    return image.to(torch.uint8).permute(1, 2, 0).contiguous()
+    return offset.add_(mean_255).clamp_(0.5, 255.49).to(torch.uint8)
 
 
 def euler_to_matrix(angles: torch.Tensor) -> torch.Tensor:

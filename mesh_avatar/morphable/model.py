@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -75,9 +76,10 @@ class MorphableModel(nn.Module):
             -1, *[1] * (data.albedo_basis.ndim - 1)
         )
         self.register_buffer("albedo_directions", torch.from_numpy(albedo_dirs).float())
-        if data.albedo_space == "uv":  # channel-first copy for albedo_uint8; derived, not saved
-            mean_chw = self.albedo_mean.permute(2, 0, 1).contiguous()
-            self.register_buffer("albedo_mean_chw", mean_chw, persistent=False)
+        if data.albedo_space == "uv":  # for albedo_uint8; derived, not saved
+            self.register_buffer(
+                "albedo_mean_255", self.albedo_mean * 255.0 + 0.5, persistent=False
+            )
 
     @classmethod
     def from_data(cls, data: MorphableModelData) -> MorphableModel:
@@ -87,6 +89,13 @@ class MorphableModel(nn.Module):
     @property
     def name(self) -> str:
         return self.data.name
+
+    @cached_property
+    def eyeball_masks(self) -> dict[str, np.ndarray]:
+        """``eye_left``/``eye_right`` -> (V,) bool: the eyeball meshes (fixed by the topology)."""
+        from mesh_avatar.rig import eyeball_masks
+
+        return eyeball_masks(self.data.n_vertices, self.data.faces, self.data.regions)
 
     @property
     def layout(self) -> CoefficientLayout:
@@ -136,7 +145,7 @@ class MorphableModel(nn.Module):
 
     def albedo_uint8(self, coeffs: torch.Tensor) -> torch.Tensor:
         """(K_alb,) coefficients of one UV-albedo avatar -> (H, W, 3) uint8 texture, no detail."""
-        return albedo_texture_uint8(self.albedo_mean_chw, self.albedo_directions, coeffs)
+        return albedo_texture_uint8(self.albedo_mean_255, self.albedo_directions, coeffs)
 
     def forward(self, params: AvatarParams) -> DecodedAvatars:
         vertices = self.shape(params.identity, params.expression)

@@ -37,8 +37,8 @@ format: deps  ## apply ruff's safe fixes and formatting
 bench-render: deps  ## fast vs pytorch3d renderer throughput
 	$(VENV_PY) bench/render.py
 
-bench-batch: deps  ## batch generation throughput
-	$(VENV_PY) bench/batch.py
+bench-batch: deps  ## batch throughput vs a naive path, 1 -> 2 worker scaling, memory N=200 vs 2000
+	$(VENV_PY) bench/batch.py --scaling --memory
 
 bench-export: deps  ## GLB export throughput vs uncached and trimesh
 	$(VENV_PY) bench/export.py --lods

@@ -93,6 +93,21 @@ def test_manifest_appends_index_last_row_wins_and_compacts_in_order(tmp_path: Pa
     assert rows[0]["seed"] == 99
 
 
+@pytest.mark.parametrize("interval, syncs", [(0.0, 3 + 1), (3600.0, 1)])
+def test_manifest_rows_are_fsynced_per_row_or_per_interval(tmp_path, monkeypatch, interval, syncs):
+    import mesh_avatar.batch.manifest as manifest
+
+    calls = []
+    monkeypatch.setattr(manifest.os, "fsync", lambda fd: calls.append(fd))
+    path = tmp_path / "manifest.jsonl"
+    with ManifestWriter(path, sync_interval_s=interval) as writer:
+        for index in range(3):
+            writer.append(_row(index))
+        # Every row is in the file (visible to a reader) before any fsync of the interval.
+        assert [r["index"] for r in read_manifest(path)] == [0, 1, 2]
+    assert len(calls) == syncs  # the last one on close
+
+
 def test_torn_last_line_is_dropped_before_appending(tmp_path: Path):
     path = tmp_path / "manifest.jsonl"
     with ManifestWriter(path) as writer:

@@ -42,6 +42,7 @@ from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".batch.lock"
+MANIFEST_SYNC_INTERVAL_S = 1.0
 
 
 class Executor(AbstractContextManager, Protocol):
@@ -101,8 +102,9 @@ def run_batch(
         use_ray: run the jobs as Ray tasks.
         progress: show a tqdm progress bar (avatars/s, ETA).
         in_flight: jobs submitted ahead of the results (default: twice the workers).
-        fsync: fsync every file before renaming it into place (see :mod:`.worker`); the
-            manifest is fsynced after every row either way.
+        fsync: fsync every file before renaming it into place (see :mod:`.worker`) and the
+            manifest after every row; without it the manifest is fsynced once a second (an
+            operating-system crash can cost the last second of rows: those avatars are redone).
 
     Raises:
         BatchError: the folder holds a run with other options; ModelFileError: bad model.
@@ -137,7 +139,11 @@ def _run_locked(
     summary = BatchSummary(out_dir=out)
     executor = _executor(config, workers, use_ray, ray_address, in_flight)
     start = time.perf_counter()
-    with ManifestWriter(manifest_path) as writer, _progress(spec.n, progress) as bar:
+    sync_interval_s = 0.0 if fsync else MANIFEST_SYNC_INTERVAL_S
+    with (
+        ManifestWriter(manifest_path, sync_interval_s) as writer,
+        _progress(spec.n, progress) as bar,
+    ):
         with executor:
             for result in executor.map_unordered(iter_jobs(spec, previous)):
                 if summary.made + summary.kept == 0:

@@ -87,8 +87,10 @@ def main() -> None:
     )
     print(f"frechet generator {fd['generator']:.3f} / prior {fd['prior']:.3f} = ratio "
           f"{fd['ratio']:.3f} (bar <= 0.25)")  # fmt: skip
+    ceiling = result["precision_recall"]["real_halves"]
     print(f"precision {pr['precision']:.3f} recall {pr['recall']:.3f} (bar >= 0.7); prior: "
-          f"{result['precision_recall']['prior']}")  # fmt: skip
+          f"{result['precision_recall']['prior']}; real half vs real half (a perfect "
+          f"generator): {ceiling}")  # fmt: skip
     for group, cov in result.get("coverage", {}).items():
         if isinstance(cov, dict):
             shares = {k: round(v["generated_share"], 3) for k, v in cov["components"].items()}

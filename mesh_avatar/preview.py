@@ -44,13 +44,19 @@ def portrait_camera(
     batch_size: int = 1,
     fov_deg: float = PORTRAIT_FOV_DEG,
     fill: float = PORTRAIT_FILL,
+    region: str | None = None,
 ) -> Camera:
     """A frontal camera framing the model's mean head (the same for every avatar of the model).
 
     The camera looks down -Z at the centre of the mean shape's bounding box from a distance at
-    which the box's height (or width, if larger) fills ``fill`` of the image height.
+    which the box's height (or width, if larger) fills ``fill`` of the image height. With
+    ``region`` (a vertex group such as ``"face"``) the box is that region's, when the model has
+    it, so a face crop can fill the image; models without the region get the whole head.
     """
     mean = model.mean_vertices.reshape(-1, 3)
+    mask = model.data.regions.get(region) if region is not None else None
+    if mask is not None and mask.any():
+        mean = mean[torch.from_numpy(np.asarray(mask, bool)).to(mean.device)]
     lo, hi = mean.amin(0), mean.amax(0)
     center = (lo + hi) * 0.5
     half = float(torch.maximum(hi[1] - lo[1], hi[0] - lo[0])) * 0.5

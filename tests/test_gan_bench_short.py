@@ -36,4 +36,8 @@ def test_short_benchmark_learns_towards_the_population(tiny_model_data, tmp_path
     assert report["visible_components"]["albedo"]  # skin tone is visible at 32 px
     # Learning signal: closer to the population than the prior is, and not collapsed.
     assert report["frechet"]["ratio"] < 0.8
+    # The ceiling (real half against real half) is closer to the data than the prior is.
+    halves, prior = report["precision_recall"]["real_halves"], report["precision_recall"]["prior"]
+    assert halves["precision"] > prior["precision"] and halves["recall"] > 0.5
+    assert report["frechet"]["real_halves"] < report["frechet"]["prior"]
     assert not report["diversity"]["collapsed"]

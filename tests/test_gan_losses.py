@@ -118,11 +118,24 @@ def test_prior_penalty_known_values():
 
     params = AvatarParams.neutral(CoefficientLayout(2, 2, 1), batch_size=2)
     params = params.with_fields(
-        identity=torch.tensor([[1.0, 2.0], [0.0, 0.0]]),
+        identity=torch.tensor([[1.0, -1.0], [-1.0, 1.0]]),  # columns: mean 0, variance 1
         expression=torch.tensor([[0.5, 0.0], [0.25, 0.25]]),
-        albedo=torch.tensor([[2.0], [0.0]]),
+        albedo=torch.tensor([[2.0], [0.0]]),  # mean 1, variance 1
     )
-    # per avatar: 0.5*(1+4) + 0.5*4 + 0.5 = 5.0 and 0.5; mean over 2 avatars x 5 coordinates.
-    assert math.isclose(float(prior_penalty(params)), (5.0 + 0.5) / 10, rel_tol=1e-6)
+    # KL per identity column 0, albedo 0.5 * 1^2; blendshape mean weights 0.375 and 0.125.
+    assert math.isclose(float(prior_penalty(params)), (0.5 + 0.375 + 0.125) / 5, rel_tol=1e-3)
+    # PCA expressions get the KL too: columns (0.5, 0.25) and (0, 0.25), variance 1/64 each
+    # (plus the 1e-4 that keeps the log finite).
+    var = 1 / 64 + 1e-4
+    kl = [0.5 * (m * m + var - 1 - math.log(var)) for m in (0.375, 0.125)]
     pca = prior_penalty(params, expression_kind="pca")
-    assert math.isclose(float(pca), (4.5 + 0.125 + 0.0625) / 10, rel_tol=1e-6)
+    assert math.isclose(float(pca), (0.5 + sum(kl)) / 5, rel_tol=1e-3)
+
+
+def test_prior_penalty_pulls_a_distribution_to_the_prior_without_collapsing_it():
+    from mesh_avatar.gan.losses import gaussian_kl
+
+    x = torch.randn(4096, 8, generator=torch.Generator().manual_seed(0))
+    assert float(gaussian_kl(x).max()) < 0.01  # the prior itself: (almost) no penalty
+    assert float(gaussian_kl(0.1 * x).min()) > 1.0  # collapsed to a point: penalised
+    assert float(gaussian_kl(x + 2.0).min()) > 1.9  # shifted by 2: about 0.5 * 2^2

@@ -35,8 +35,13 @@ def test_generator_outputs_stay_in_bounds_for_extreme_latents(tiny_model):
     assert params.expression.min() >= 0 and params.expression.max() <= 1
     assert params.pose[:, 0].abs().max() <= 0.3
     assert params.pose[:, 3:].abs().max() <= 0.01
-    band0 = params.lighting[:, 0] - default_ambient_sh()
-    assert band0.abs().max() <= config.lighting_bound + 1e-5
+    # Light is white SH times an RGB tint, each bounded.
+    tint, bound, ambient = config.light_tint_bound, config.lighting_bound, default_ambient_sh()
+    dc = params.lighting[:, 0]  # (B, 3)
+    assert dc.min() >= (ambient - bound) * (1 - tint) - 1e-5
+    assert dc.max() <= (ambient + bound) * (1 + tint) + 1e-5
+    assert (dc.max(1).values / dc.min(1).values).max() <= (1 + tint) / (1 - tint) + 1e-5
+    assert (params.lighting[:, 1:].abs() <= config.lighting_bound * (1 + tint) + 1e-5).all()
 
 
 def test_generator_starts_near_neutral_and_prior_like(tiny_model):

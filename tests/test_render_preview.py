@@ -92,3 +92,16 @@ def test_portrait_camera_is_a_batch_one_camera_on_plus_z(tiny_model: MorphableMo
     assert camera.batch_size == 1
     position = camera.position[0]
     assert float(position[2]) > 0.2 and abs(float(position[0])) < 1e-6
+
+
+def test_portrait_camera_can_frame_a_region(tiny_model: MorphableModel) -> None:
+    head = portrait_camera(tiny_model)
+    jaw = portrait_camera(tiny_model, region="jaw")  # a smaller box: the camera comes closer
+    assert float(jaw.position[0, 2]) < float(head.position[0, 2])
+    mask = torch.from_numpy(tiny_model.data.regions["jaw"])
+    centre = tiny_model.mean_vertices.reshape(-1, 3)[mask]
+    expected_y = float(centre[:, 1].amin() + centre[:, 1].amax()) / 2
+    assert float(jaw.position[0, 1]) == pytest.approx(expected_y, abs=1e-6)
+    # A region the model lacks frames the whole head.
+    missing = portrait_camera(tiny_model, region="no_such_region")
+    torch.testing.assert_close(missing.position, head.position)

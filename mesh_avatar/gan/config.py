@@ -45,7 +45,8 @@ class GeneratorConfig:
 
     Bounds are in the units of :class:`~mesh_avatar.params.AvatarParams`: std units for identity
     and albedo, radians for rotations, metres for translation; ``lighting_bound`` is the largest
-    change of each SH coefficient from the default white ambient light.
+    change of each white SH coefficient from the default white ambient light, and
+    ``light_tint_bound`` the largest relative change of one colour channel of the light.
     """
 
     z_dim: int = 64
@@ -59,6 +60,7 @@ class GeneratorConfig:
     roll_bound: float = 0.3
     translation_bound: float = 0.05
     lighting_bound: float = 1.5
+    light_tint_bound: float = 0.2
     #: Side of the optional UV detail texture head (0: no detail head).
     detail_resolution: int = 0
     detail_bound: float = 0.1
@@ -72,6 +74,8 @@ class GeneratorConfig:
         _positive(self, "identity_bound", "albedo_bound", "pca_expression_bound")
         _positive(self, "yaw_bound", "pitch_bound", "roll_bound", "translation_bound")
         _positive(self, "lighting_bound", "detail_bound")
+        if not 0.0 <= self.light_tint_bound < 1.0:
+            raise ConfigError("GeneratorConfig.light_tint_bound must lie in [0, 1)")
         _non_negative(self, "detail_resolution")
         if not 0.0 < self.initial_expression < 1.0:
             raise ConfigError("GeneratorConfig.initial_expression must lie in (0, 1)")
@@ -98,7 +102,7 @@ class LossConfig:
     r1_gamma: float = 1.0
     r1_interval: int = 16
     #: Weight of :func:`~mesh_avatar.gan.losses.prior_penalty` in the generator loss (0: off).
-    prior_weight: float = 0.05
+    prior_weight: float = 3.0
 
     def __post_init__(self) -> None:
         _non_negative(self, "r1_gamma", "prior_weight")

@@ -2,7 +2,9 @@
 
 With ground-truth coefficients (synthetic sets): Frechet distance of the coefficient distributions
 (standardised by the real set, on the components visible in images), the same for prior samples as
-the baseline, k-NN precision/recall, and per-mixture-component coverage. Always: image-space
+the baseline, k-NN precision/recall, and per-mixture-component coverage. ``real_halves`` scores one
+half of the real set against the other: what a perfect generator would get (k-NN precision and
+recall fall with the number of dimensions, so this ceiling is well below 1). Always: image-space
 diversity and a mode-collapse check.
 """
 
@@ -152,15 +154,22 @@ def evaluate_generator(
     real_x = visible_matrix(real, visible)
     gen_scores = coefficient_scores(real_x, visible_matrix(fake, visible))
     prior_scores = coefficient_scores(real_x, visible_matrix(prior, visible))
+    # What a perfect generator would score: one half of the real set against the other.
+    half = len(real_x) // 2
+    ceiling = coefficient_scores(real_x[:half], real_x[half : 2 * half]) if half > 3 else None
     ratio = gen_scores["frechet"] / max(prior_scores["frechet"], 1e-12)
     result["frechet"] = {
         "generator": gen_scores["frechet"],
         "prior": prior_scores["frechet"],
         "ratio": ratio,
+        "real_halves": ceiling["frechet"] if ceiling else None,
     }
     result["precision_recall"] = {
         "generator": {"precision": gen_scores["precision"], "recall": gen_scores["recall"]},
         "prior": {"precision": prior_scores["precision"], "recall": prior_scores["recall"]},
+        "real_halves": (
+            {"precision": ceiling["precision"], "recall": ceiling["recall"]} if ceiling else None
+        ),
     }
     if dataset.population is not None and dataset.labels is not None:
         result["coverage"] = mixture_coverage(dataset, model, fake)

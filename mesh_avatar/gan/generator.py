@@ -8,12 +8,15 @@ expression blendshape models: ``sigmoid(h)`` in [0, 1], biased towards ``initial
            PCA models: ``pca_expression_bound * tanh(h / bound)``
 albedo     ``albedo_bound * tanh(h / albedo_bound)``
 pose       yaw/pitch/roll ``bound * tanh(h)`` (radians), translation ``bound * tanh(h)`` (metres)
-lighting   default white ambient SH + ``lighting_bound * tanh(h)``
+lighting   white SH ``default ambient + lighting_bound * tanh(h)`` (9 coefficients) times a colour
+           tint ``1 + light_tint_bound * tanh(h')`` per RGB channel
 detail     optional (B, 3, r, r) UV residual ``detail_bound * tanh(h)``
 ========== ======================================================================================
 
 Pose, lighting and detail heads start with small weights, so a new generator renders frontal,
-evenly lit faces whose shape and albedo follow roughly the model's prior.
+evenly lit faces whose shape and albedo follow roughly the model's prior. Light is white with a
+bounded tint rather than 27 free SH values: free colour per SH band let a generator trade albedo
+for light colour (and saturate in purple and green light it could not leave again).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from torch import nn
 from mesh_avatar.gan.config import GeneratorConfig
 from mesh_avatar.gan.layers import EqualLinear, leaky_relu
 from mesh_avatar.params import (
-    LIGHTING_DIM,
     POSE_DIM,
+    SH_BANDS,
     AvatarParams,
     CoefficientLayout,
     default_ambient_sh,
@@ -40,11 +43,9 @@ def normalize_z(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + eps)
 
 
-def default_lighting_flat(batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(B, 27) flat SH lighting of uniform white light of intensity 1."""
-    flat = torch.zeros(batch, LIGHTING_DIM, device=device)
-    flat[:, :3] = default_ambient_sh()
-    return flat
+def tinted_white_lighting(white: torch.Tensor, tint: torch.Tensor) -> torch.Tensor:
+    """(B, 9) white SH and (B, 3) RGB gains -> (B, 27) flat SH lighting (band-major, RGB inner)."""
+    return (white[:, :, None] * tint[:, None, :]).flatten(1)
 
 
 class MappingNetwork(nn.Module):
@@ -96,7 +97,7 @@ class CoefficientGenerator(nn.Module):
         )
         self.albedo_head = EqualLinear(c.w_dim, layout.n_albedo)
         self.pose_head = EqualLinear(c.w_dim, POSE_DIM)
-        self.lighting_head = EqualLinear(c.w_dim, LIGHTING_DIM)
+        self.lighting_head = EqualLinear(c.w_dim, SH_BANDS + 3)  # white SH, then RGB tint
         self.detail_head = (
             EqualLinear(c.w_dim, 3 * c.detail_resolution**2) if c.detail_resolution else None
         )
@@ -137,9 +138,11 @@ class CoefficientGenerator(nn.Module):
             expression = c.pca_expression_bound * torch.tanh(h_exp / c.pca_expression_bound)
         albedo = c.albedo_bound * torch.tanh(self.albedo_head(w) / c.albedo_bound)
         pose = self.pose_bounds * torch.tanh(self.pose_head(w))
-        lighting = default_lighting_flat(w.shape[0], w.device) + c.lighting_bound * torch.tanh(
-            self.lighting_head(w)
-        )
+        light = torch.tanh(self.lighting_head(w))
+        white = c.lighting_bound * light[:, :SH_BANDS]
+        white = torch.cat([white[:, :1] + default_ambient_sh(), white[:, 1:]], dim=1)
+        tint = 1.0 + c.light_tint_bound * light[:, SH_BANDS:]
+        lighting = tinted_white_lighting(white, tint)
         flat = torch.cat([identity, expression, albedo, pose, lighting], dim=1)
         params = AvatarParams.from_flat(flat, self.layout)
         if self.detail_head is not None:

@@ -5,7 +5,7 @@ With ``D(x) = sigmoid(logit(x))``:
 * generator:      ``L_G = -E[log D(G(z))]                    = E[softplus(-logit(G(z)))]``
 * discriminator:  ``L_D = -E[log D(x)] - E[log(1 - D(G(z)))] = E[softplus(-logit(x))] + E[softplus(logit(G(z)))]``
 * R1 penalty:     ``E[ ||d logit(x) / d x||^2 ]`` on real images (scaled by gamma / 2 by the caller).
-* prior penalty:  a weak pull of the generated coefficients towards the model's prior (see
+* prior penalty:  a pull of the batch's coefficient distribution towards the model's prior (see
   :func:`prior_penalty`), for the coefficients the discriminator barely sees.
 """
 
@@ -46,25 +46,46 @@ def lazy_r1_loss(penalty: torch.Tensor, gamma: float, interval: int) -> torch.Te
     return penalty * (gamma / 2.0 * interval)
 
 
-def prior_penalty(params: AvatarParams, expression_kind: str = "blendshape") -> torch.Tensor:
-    """Negative log prior of generated coefficients, per coordinate, averaged over the batch.
+def gaussian_kl(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """(B, K) samples -> (K,) ``KL(N(mu, var) || N(0, 1))`` of each column's batch mean and variance.
 
-    ``0.5 x^2`` for std-unit coefficients (identity, albedo, PCA expressions) and ``w`` (an L1 /
-    exponential prior) for blendshape weights in [0, 1]. Adam moves every weight by about the
-    learning rate whatever the size of its gradient, so coefficients the discriminator cannot see
-    at the training resolution would otherwise random-walk; this term lets them rest at the prior
-    while the discriminator's much larger gradients shape the visible ones.
+    ``0.5 * (mu^2 + var - 1 - log var)``: zero when a column has the prior's mean and spread, so
+    unlike a per-sample ``0.5 x^2`` it pulls a distribution to the prior without shrinking it.
+    """
+    mean = x.mean(dim=0)
+    var = x.var(dim=0, unbiased=False) + eps
+    return 0.5 * (mean.square() + var - 1.0 - var.log())
+
+
+def prior_penalty(
+    params: AvatarParams,
+    expression_kind: str = "blendshape",
+    reference_lighting: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """How far the batch's coefficients are from the model's prior, per coordinate.
+
+    :func:`gaussian_kl` for std-unit coefficients (identity, albedo, PCA expressions) and the
+    mean weight (an exponential prior: expressions are mostly off) for blendshape weights in
+    [0, 1]; with ``reference_lighting`` ((9, 3) SH) also ``0.5 * (lighting - reference)^2``, which
+    settles the trade between darker skin and dimmer light (the image alone cannot tell them
+    apart) towards typical light. The discriminator's gradients for coefficients it barely sees at the training
+    resolution are weak and noisy; without this term such coefficients drift to their bounds in
+    combinations that leave the image unchanged. With it they rest at the prior while the
+    discriminator's much larger gradients shape the visible ones.
 
     Returns:
-        Scalar: mean over the batch of the sum over coordinates, divided by the number of
-        coordinates (so the weight means the same for every model size).
+        Scalar: the sum over coordinates divided by their number (so a weight means the same for
+        every model size).
     """
-    terms = [0.5 * params.identity.square(), 0.5 * params.albedo.square()]
+    terms = [gaussian_kl(params.identity), gaussian_kl(params.albedo)]
     if expression_kind == "blendshape":
-        terms.append(params.expression.abs())
+        terms.append(params.expression.abs().mean(dim=0))
     else:
-        terms.append(0.5 * params.expression.square())
-    flat = torch.cat(terms, dim=1)
-    if flat.shape[1] == 0:
+        terms.append(gaussian_kl(params.expression))
+    if reference_lighting is not None:
+        offset = params.lighting - reference_lighting.to(params.lighting)
+        terms.append(0.5 * offset.square().mean(dim=0).flatten())
+    flat = torch.cat(terms)
+    if flat.shape[0] == 0:
         return flat.sum()
     return flat.mean()

@@ -50,7 +50,7 @@ from mesh_avatar.gan.losses import (
 from mesh_avatar.gan.rendering import RenderFn
 from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
 from mesh_avatar.params import AvatarParams
-from mesh_avatar.sampling import avatar_seed
+from mesh_avatar.sampling import avatar_seed, studio_lighting
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def generator_step(
     loss = generator_loss(logits)
     stats = {"loss_g": float(loss.detach())}
     if config.loss.prior_weight > 0:
-        prior = prior_penalty(params, state.generator.expression_kind)
+        prior = prior_penalty(params, state.generator.expression_kind, studio_lighting())
         loss = loss + config.loss.prior_weight * prior
         stats["prior"] = float(prior.detach())
     loss.backward()

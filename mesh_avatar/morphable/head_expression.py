@@ -187,9 +187,11 @@ def _mouth_region(ctx: _Context) -> np.ndarray:
 
 
 def mouth_smile(ctx: _Context) -> np.ndarray:
-    w = _corner(ctx, 0.018)
-    cheek = gaussian(ctx.p, (0.035, -0.025, 0.07), (0.018, 0.018, 0.03))
-    d = ctx.field(w, (0.005, 0.006, -0.003)) + ctx.field(cheek, (0.001, 0.002, 0.0015))
+    """Corner pulled up, out and back towards the cheekbone (about 12 mm, as in scanned smiles),
+    the cheek above it lifted and pushed forward."""
+    w = _corner(ctx, 0.024)
+    cheek = gaussian(ctx.p, (0.04, -0.02, 0.068), (0.024, 0.022, 0.03))
+    d = ctx.field(w, (0.007, 0.009, -0.004)) + ctx.field(cheek, (0.001, 0.004, 0.003))
     return ctx.skin_only(d)
 
 

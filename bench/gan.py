@@ -27,6 +27,19 @@ def run(argv: list[str]) -> None:
         sys.exit(code)
 
 
+def dataset_matches(data: Path, model_spec: str) -> bool:
+    """Whether ``data`` holds a finished set rendered with the current ``model_spec`` (a set from
+    before a change of the model would be compared with coefficients of another space)."""
+    from mesh_avatar.gan.checkpoint import model_fingerprint
+    from mesh_avatar.morphable import load_model
+
+    meta_file = data / "dataset.json"
+    if not meta_file.is_file():
+        return False
+    recorded = json.loads(meta_file.read_text()).get("model", {}).get("fingerprint")
+    return recorded == model_fingerprint(load_model(model_spec))
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("out/bench-gan"))
@@ -48,7 +61,8 @@ def main() -> None:
     data = args.out / "data"
     runs = args.out / "runs"
     t0 = time.perf_counter()
-    if not (data / "dataset.json").is_file():
+    if not dataset_matches(data, args.model):
+        shutil.rmtree(data, ignore_errors=True)
         run(["make-dataset", "--out", str(data), "--n", str(args.n), "--resolution",
              str(args.resolution), "--model", args.model, "--renderer", args.renderer,
              "--seed", str(args.seed)])  # fmt: skip

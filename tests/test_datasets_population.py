@@ -114,6 +114,14 @@ def test_example_population_statistics(tiny_model_data):
     # Components and presets are recovered from coefficients alone.
     assigned = assign_components(sampler.identity, drawn.params.identity.numpy())
     assert (assigned == drawn.labels["identity"]).mean() > 0.98
+    # Gated at 99 %: real members stay (skewed albedo too); points between clusters belong to none.
+    gated = assign_components(sampler.identity, drawn.params.identity.numpy(), within=0.99)
+    assert (gated == drawn.labels["identity"]).mean() > 0.97
+    tone_gated = assign_components(sampler.albedo, drawn.params.albedo.numpy(), within=0.99)
+    assert (tone_gated == drawn.labels["albedo"]).mean() > 0.97
+    between = np.zeros((4, drawn.params.identity.shape[1]))  # identity 0 lies between the clusters
+    assert (assign_components(sampler.identity, between, within=0.99) == -1).all()
+    assert (assign_components(sampler.identity, between) >= 0).all()
     assert (detect_presets(sampler, exp) == drawn.labels["expression"]).all()
 
 

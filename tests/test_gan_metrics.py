@@ -79,3 +79,23 @@ def test_component_coverage():
     assert out["components"]["a"]["covered"] and out["components"]["b"]["covered"]
     assert out["all_covered"] is False
     assert math.isclose(out["components"]["a"]["generated_share"], 0.7)
+
+
+def test_evaluation_refuses_ground_truth_of_another_model(tiny_model):
+    from mesh_avatar.datasets.image_folder import DatasetError
+    from mesh_avatar.datasets.synthetic import Dataset
+    from mesh_avatar.gan.checkpoint import model_fingerprint
+    from mesh_avatar.gan.evaluation import check_dataset_model
+    from mesh_avatar.params import AvatarParams
+
+    params = AvatarParams.neutral(tiny_model.layout, batch_size=2)
+    images = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
+
+    def dataset(fingerprint: str, with_params: bool = True) -> Dataset:
+        meta = {"model": {"name": "other", "fingerprint": fingerprint}}
+        return Dataset(images, params if with_params else None, None, None, meta)
+
+    check_dataset_model(dataset(model_fingerprint(tiny_model)), tiny_model)
+    check_dataset_model(dataset("0123", with_params=False), tiny_model)  # images only: fine
+    with pytest.raises(DatasetError, match=r"model 'other' \(fingerprint 0123\).*re-render"):
+        check_dataset_model(dataset("0123"), tiny_model)

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.stats
 import torch
 
 from mesh_avatar.errors import MeshAvatarError
@@ -522,14 +523,26 @@ class PopulationSampler:
 
 
 # ---------------------------------------------------------------------------------- analysis
-def assign_components(dist: ResolvedDistribution, values: np.ndarray) -> np.ndarray:
+def assign_components(
+    dist: ResolvedDistribution, values: np.ndarray, within: float | None = None
+) -> np.ndarray:
     """(N, K) coefficients -> (N,) most likely mixture component (diagonal Gaussians over the
-    coordinates the mixture specifies; skew is ignored)."""
+    coordinates the mixture specifies; skew is ignored).
+
+    With ``within`` (a probability such as 0.99), a sample whose squared Mahalanobis distance to
+    its most likely component exceeds that component's ``within`` chi-square quantile belongs to
+    no component (-1): a generator that only spreads samples between the clusters covers none.
+    """
     cols = dist.specified if dist.specified.any() else np.ones(values.shape[1], bool)
     x = values[:, None, cols]  # (N, 1, k)
     mu, sd = dist.means[None, :, cols], np.maximum(dist.stds[None, :, cols], 1e-3)
-    loglik = -0.5 * (((x - mu) / sd) ** 2).sum(-1) - np.log(sd).sum(-1) + np.log(dist.weights)
-    return loglik.argmax(1)
+    mahalanobis = (((x - mu) / sd) ** 2).sum(-1)  # (N, M)
+    loglik = -0.5 * mahalanobis - np.log(sd).sum(-1) + np.log(dist.weights)
+    labels = loglik.argmax(1)
+    if within is not None:
+        limit = scipy.stats.chi2.ppf(within, df=int(cols.sum()))
+        labels[mahalanobis[np.arange(len(labels)), labels] > limit] = -1
+    return labels
 
 
 def detect_presets(sampler: PopulationSampler, expression: np.ndarray) -> np.ndarray:

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from mesh_avatar.datasets.image_folder import DatasetError
 from mesh_avatar.datasets.population import PopulationSampler, assign_components, detect_presets
 from mesh_avatar.datasets.synthetic import Dataset
-from mesh_avatar.gan.checkpoint import sample_generator
+from mesh_avatar.gan.checkpoint import model_fingerprint, sample_generator
 from mesh_avatar.gan.generator import CoefficientGenerator
 from mesh_avatar.gan.metrics.coverage import component_coverage
 from mesh_avatar.gan.metrics.diversity import mode_collapse_check
@@ -94,6 +95,19 @@ def coefficient_scores(
     return {"frechet": fd, **precision_recall(a, b, k=k)}
 
 
+def check_dataset_model(dataset: Dataset, model: Any) -> None:
+    """Raise :class:`DatasetError` when a synthetic set was rendered with another morphable model:
+    its ground-truth coefficients would then be compared with coefficients of a different space."""
+    recorded = dataset.meta.get("model") or {}
+    expected = model_fingerprint(model)
+    if dataset.params is not None and recorded.get("fingerprint") not in (None, expected):
+        raise DatasetError(
+            f"the dataset was rendered with morphable model {recorded.get('name')!r} (fingerprint "
+            f"{recorded.get('fingerprint')}), the generator's model has fingerprint {expected}; "
+            "its ground-truth coefficients are not comparable (re-render it with make-dataset)"
+        )
+
+
 def mixture_coverage(dataset: Dataset, model: Any, fake: AvatarParams) -> dict[str, Any]:
     """Per component coverage of the identity and albedo mixtures and the expression presets."""
     assert dataset.population is not None and dataset.labels is not None
@@ -102,7 +116,7 @@ def mixture_coverage(dataset: Dataset, model: Any, fake: AvatarParams) -> dict[s
     for group, dist in (("identity", sampler.identity), ("albedo", sampler.albedo)):
         if len(dist.names) < 2:
             continue
-        labels = assign_components(dist, getattr(fake, group).cpu().numpy())
+        labels = assign_components(dist, getattr(fake, group).cpu().numpy(), within=0.99)
         out[group] = component_coverage(dataset.labels[group], labels, list(dist.names))
     if sampler.presets:
         labels = detect_presets(sampler, fake.expression.cpu().numpy())
@@ -134,6 +148,7 @@ def evaluate_generator(
     bar: Bar = Bar(),
 ) -> dict[str, Any]:
     """All metrics as a JSON-ready dictionary (see the module docstring)."""
+    check_dataset_model(dataset, model)
     device = generator.w_avg.device
     n = min(n_samples, len(dataset)) if dataset.params is not None else n_samples
     fake = sample_generator(generator, n, seed=seed + 1_000_003).to("cpu")

@@ -10,6 +10,7 @@ from mesh_avatar.gan.config import (
     AugmentConfig,
     ConfigError,
     GeneratorConfig,
+    LossConfig,
     TrainConfig,
     config_from_dict,
     config_to_dict,
@@ -53,7 +54,15 @@ def test_unknown_augmentation():
 
 
 def test_generator_config_checks():
-    with pytest.raises(ConfigError, match="initial_expression"):
-        GeneratorConfig(initial_expression=1.0)
+    with pytest.raises(ConfigError, match="expression_leak"):
+        GeneratorConfig(expression_leak=1.5)
+    with pytest.raises(ConfigError, match="expression_spread"):
+        GeneratorConfig(expression_spread=0.0)
     with pytest.raises(ConfigError, match="must be positive"):
         GeneratorConfig(identity_bound=-1.0)
+
+
+def test_loss_config_prior_spread_choices():
+    assert LossConfig(prior_spread="cap").prior_spread == "cap"
+    with pytest.raises(ConfigError, match="prior_spread must be 'match' or 'cap', got 'wide'"):
+        LossConfig(prior_spread="wide")

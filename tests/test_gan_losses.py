@@ -139,3 +139,7 @@ def test_prior_penalty_pulls_a_distribution_to_the_prior_without_collapsing_it()
     assert float(gaussian_kl(x).max()) < 0.01  # the prior itself: (almost) no penalty
     assert float(gaussian_kl(0.1 * x).min()) > 1.0  # collapsed to a point: penalised
     assert float(gaussian_kl(x + 2.0).min()) > 1.9  # shifted by 2: about 0.5 * 2^2
+    # cap_only: narrower than the prior is free, wider and shifted are not.
+    assert float(gaussian_kl(0.1 * x, cap_only=True).max()) < 0.01
+    assert float(gaussian_kl(3.0 * x, cap_only=True).min()) > 0.5 * (9 - 1 - math.log(9)) - 0.3
+    assert float(gaussian_kl(0.1 * x + 2.0, cap_only=True).min()) > 1.9

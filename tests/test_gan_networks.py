@@ -9,8 +9,8 @@ import torch
 
 from mesh_avatar.gan.config import ConfigError, DiscriminatorConfig, GeneratorConfig
 from mesh_avatar.gan.discriminator import Discriminator, minibatch_stddev
-from mesh_avatar.gan.generator import CoefficientGenerator, normalize_z
-from mesh_avatar.params import default_ambient_sh
+from mesh_avatar.gan.generator import CoefficientGenerator, leaky_clamp, normalize_z
+from mesh_avatar.params import CoefficientLayout, default_ambient_sh
 
 
 def test_generator_shapes_and_valid_params(tiny_model):
@@ -46,10 +46,11 @@ def test_generator_outputs_stay_in_bounds_for_extreme_latents(tiny_model):
 
 def test_generator_starts_near_neutral_and_prior_like(tiny_model):
     torch.manual_seed(0)
-    gen = CoefficientGenerator(tiny_model.layout, GeneratorConfig(initial_expression=0.02))
+    gen = CoefficientGenerator(tiny_model.layout, GeneratorConfig())
     params = gen(torch.randn(2000, gen.z_dim)).detach()
     assert 0.5 < float(params.identity.std()) < 1.6  # about the N(0, 1) prior
     assert float(params.expression.median()) < 0.1
+    assert 0.2 < float((params.expression == 0).float().mean()) < 0.8  # exact zeros are reachable
     assert float(params.pose[:, :3].abs().mean()) < 0.05
     ambient = params.lighting[:, 0].mean()
     assert abs(float(ambient) - default_ambient_sh()) < 0.2
@@ -68,6 +69,15 @@ def test_pca_expression_head_uses_tanh_bound(tiny_model):
     params = gen.synthesize(torch.randn(16, 128) * 1e3)
     assert params.expression.abs().max() <= 3.0
     assert params.expression.min() < 0  # not a sigmoid
+
+
+def test_leaky_clamp_values_and_gradient():
+    h = torch.tensor([-1.0, 0.0, 0.5, 1.0, 2.0], requires_grad=True)
+    out = leaky_clamp(h, leak=0.05)
+    torch.testing.assert_close(out, torch.tensor([0.0, 0.0, 0.5, 1.0, 1.0]))
+    out.sum().backward()
+    # torch's clamp passes the gradient at the bounds themselves.
+    torch.testing.assert_close(h.grad, torch.tensor([0.05, 1.05, 1.05, 1.05, 0.05]))
 
 
 def test_normalize_z_unit_rms():
@@ -123,3 +133,19 @@ def test_minibatch_stddev_odd_batch_uses_divisor():
     out = minibatch_stddev(torch.randn(6, 2, 3, 3), group_size=4)  # 6 is split in groups of 3
     assert out.shape == (6, 3, 3, 3)
     assert torch.isfinite(out).all()
+
+
+def test_mouth_close_never_exceeds_jaw_open():
+    names = ["jawOpen", "mouthSmileLeft", "mouthClose"]
+    layout = CoefficientLayout(4, len(names), 2)
+    config = GeneratorConfig(expression_spread=2.0)
+    gen = CoefficientGenerator(layout, config, expression_names=names)
+    z = torch.randn(500, gen.z_dim, generator=torch.Generator().manual_seed(1))
+    e = gen(z).expression.detach()
+    assert (e[:, 2] <= e[:, 0]).all()
+    assert (e[:, 2] > 0).any()  # limited, not switched off
+    free = CoefficientGenerator(layout, config)  # no names: nothing is limited
+    free.load_state_dict(gen.state_dict())
+    e_free = free(z).expression.detach()
+    assert (e_free[:, 2] > e_free[:, 0]).any()
+    torch.testing.assert_close(e_free[:, :2], e[:, :2])

@@ -128,7 +128,10 @@ def check_model_matches(record: dict[str, Any], model: Any, source: str) -> None
 
 def build_generator(config: TrainConfig, model: Any) -> CoefficientGenerator:
     """A new generator for ``model``'s layout with the run's generator config."""
-    return CoefficientGenerator(model.layout, config.generator, model.data.expression_kind)
+    data = model.data
+    return CoefficientGenerator(
+        model.layout, config.generator, data.expression_kind, data.expression_names
+    )
 
 
 def load_generator(

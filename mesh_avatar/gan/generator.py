@@ -4,8 +4,9 @@
 head       output
 ========== ======================================================================================
 identity   ``identity_bound * tanh(h / identity_bound)`` (std units; about N(0, 1) at init)
-expression blendshape models: ``sigmoid(h)`` in [0, 1], biased towards ``initial_expression``;
-           PCA models: ``pca_expression_bound * tanh(h / bound)``
+expression blendshape models: ``clamp(h, 0, 1)`` with a leaky gradient (:func:`leaky_clamp`),
+           so a weight can be exactly 0 as most are in real faces; PCA models:
+           ``pca_expression_bound * tanh(h / bound)``
 albedo     ``albedo_bound * tanh(h / albedo_bound)``
 pose       yaw/pitch/roll ``bound * tanh(h)`` (radians), translation ``bound * tanh(h)`` (metres)
 lighting   white SH ``default ambient + lighting_bound * tanh(h)`` (9 coefficients) times a colour
@@ -21,7 +22,7 @@ for light colour (and saturate in purple and green light it could not leave agai
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from itertools import pairwise
 
 import torch
@@ -41,6 +42,27 @@ from mesh_avatar.params import (
 def normalize_z(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """(B, Z) -> (B, Z) scaled to unit root-mean-square per sample (StyleGAN's pixel norm)."""
     return z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + eps)
+
+
+def leaky_clamp(h: torch.Tensor, leak: float) -> torch.Tensor:
+    """``clamp(h, 0, 1)`` whose gradient is 1 inside and ``leak`` outside the interval.
+
+    A sigmoid never reaches 0 (a blendshape population where most weights are exactly 0 is out of
+    its reach) and its gradient vanishes where it nearly does; a plain clamp kills the gradient of
+    every weight at 0, so a smile the generator never made could never be learned.
+    """
+    return h.clamp(0.0, 1.0) + leak * (h - h.detach())
+
+
+def limit_mouth_close(expression: torch.Tensor, close: int, jaw: int) -> torch.Tensor:
+    """(B, K) blendshape weights with column ``close`` limited to column ``jaw``.
+
+    ARKit's ``mouthClose`` closes the lips of an open jaw; captured faces never have it above
+    ``jawOpen``, and alone it pushes the lower lip up through the upper one, a shape a generator
+    can otherwise use to fake subtle mouth changes.
+    """
+    limited = torch.minimum(expression[:, close], expression[:, jaw])
+    return torch.cat([expression[:, :close], limited[:, None], expression[:, close + 1 :]], dim=1)
 
 
 def tinted_white_lighting(white: torch.Tensor, tint: torch.Tensor) -> torch.Tensor:
@@ -71,7 +93,9 @@ class CoefficientGenerator(nn.Module):
     Args:
         layout: the morphable model's coefficient layout.
         config: network sizes and output bounds.
-        expression_kind: ``"blendshape"`` (sigmoid weights) or ``"pca"`` (tanh, std units).
+        expression_kind: ``"blendshape"`` (weights clamped to [0, 1]) or ``"pca"`` (tanh, std units).
+        expression_names: the blendshape names; with ARKit's ``mouthClose`` and ``jawOpen`` among
+            them, ``mouthClose`` is kept at or below ``jawOpen`` (see :func:`limit_mouth_close`).
     """
 
     w_avg: torch.Tensor
@@ -81,6 +105,7 @@ class CoefficientGenerator(nn.Module):
         layout: CoefficientLayout,
         config: GeneratorConfig | None = None,
         expression_kind: str = "blendshape",
+        expression_names: Sequence[str] = (),
     ) -> None:
         super().__init__()
         config = config or GeneratorConfig()
@@ -89,12 +114,8 @@ class CoefficientGenerator(nn.Module):
         self.expression_kind = expression_kind
         c = config
         self.mapping = MappingNetwork(c.z_dim, c.w_dim, c.mapping_layers)
-        logit = math.log(c.initial_expression / (1.0 - c.initial_expression))
-        blend = expression_kind == "blendshape"
         self.identity_head = EqualLinear(c.w_dim, layout.n_identity)
-        self.expression_head = EqualLinear(
-            c.w_dim, layout.n_expression, bias_init=logit if blend else 0.0
-        )
+        self.expression_head = EqualLinear(c.w_dim, layout.n_expression)
         self.albedo_head = EqualLinear(c.w_dim, layout.n_albedo)
         self.pose_head = EqualLinear(c.w_dim, POSE_DIM)
         self.lighting_head = EqualLinear(c.w_dim, SH_BANDS + 3)  # white SH, then RGB tint
@@ -102,11 +123,16 @@ class CoefficientGenerator(nn.Module):
             EqualLinear(c.w_dim, 3 * c.detail_resolution**2) if c.detail_resolution else None
         )
         with torch.no_grad():
-            self.expression_head.weight.mul_(0.5)
+            blend = expression_kind == "blendshape"
+            self.expression_head.weight.mul_(c.expression_spread if blend else 0.5)
             self.pose_head.weight.mul_(0.05)
             self.lighting_head.weight.mul_(0.05)
             if self.detail_head is not None:
                 self.detail_head.weight.mul_(0.01)
+        names = list(expression_names)
+        self.mouth_close_jaw: tuple[int, int] | None = None
+        if expression_kind == "blendshape" and {"mouthClose", "jawOpen"} <= set(names):
+            self.mouth_close_jaw = (names.index("mouthClose"), names.index("jawOpen"))
         self.register_buffer("w_avg", torch.zeros(c.w_dim))
         bounds = [c.yaw_bound, c.pitch_bound, c.roll_bound] + [c.translation_bound] * 3
         self.register_buffer("pose_bounds", torch.tensor(bounds), persistent=False)
@@ -133,7 +159,9 @@ class CoefficientGenerator(nn.Module):
         identity = c.identity_bound * torch.tanh(self.identity_head(w) / c.identity_bound)
         h_exp = self.expression_head(w)
         if self.expression_kind == "blendshape":
-            expression = torch.sigmoid(h_exp)
+            expression = leaky_clamp(h_exp, c.expression_leak)
+            if self.mouth_close_jaw is not None:
+                expression = limit_mouth_close(expression, *self.mouth_close_jaw)
         else:
             expression = c.pca_expression_bound * torch.tanh(h_exp / c.pca_expression_bound)
         albedo = c.albedo_bound * torch.tanh(self.albedo_head(w) / c.albedo_bound)

@@ -16,11 +16,10 @@ from torch import nn
 class EqualLinear(nn.Module):
     """Fully connected layer with equalized learning rate: (B, in) -> (B, out)."""
 
-    def __init__(self, in_features: int, out_features: int, bias_init: float = 0.0,
-                 gain: float = 1.0) -> None:  # fmt: skip
+    def __init__(self, in_features: int, out_features: int, gain: float = 1.0) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_features, in_features))
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
+        self.bias = nn.Parameter(torch.zeros(out_features))
         self.scale = gain / math.sqrt(in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -46,14 +46,18 @@ def lazy_r1_loss(penalty: torch.Tensor, gamma: float, interval: int) -> torch.Te
     return penalty * (gamma / 2.0 * interval)
 
 
-def gaussian_kl(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+def gaussian_kl(x: torch.Tensor, eps: float = 1e-4, cap_only: bool = False) -> torch.Tensor:
     """(B, K) samples -> (K,) ``KL(N(mu, var) || N(0, 1))`` of each column's batch mean and variance.
 
     ``0.5 * (mu^2 + var - 1 - log var)``: zero when a column has the prior's mean and spread, so
     unlike a per-sample ``0.5 x^2`` it pulls a distribution to the prior without shrinking it.
+    With ``cap_only`` the variance term counts only above 1: a column may be narrower than the
+    prior (a population can be) but not wider.
     """
     mean = x.mean(dim=0)
     var = x.var(dim=0, unbiased=False) + eps
+    if cap_only:
+        var = var.clamp(min=1.0)
     return 0.5 * (mean.square() + var - 1.0 - var.log())
 
 
@@ -61,27 +65,29 @@ def prior_penalty(
     params: AvatarParams,
     expression_kind: str = "blendshape",
     reference_lighting: torch.Tensor | None = None,
+    cap_only: bool = False,
 ) -> torch.Tensor:
     """How far the batch's coefficients are from the model's prior, per coordinate.
 
-    :func:`gaussian_kl` for std-unit coefficients (identity, albedo, PCA expressions) and the
-    mean weight (an exponential prior: expressions are mostly off) for blendshape weights in
-    [0, 1]; with ``reference_lighting`` ((9, 3) SH) also ``0.5 * (lighting - reference)^2``, which
-    settles the trade between darker skin and dimmer light (the image alone cannot tell them
-    apart) towards typical light. The discriminator's gradients for coefficients it barely sees at the training
-    resolution are weak and noisy; without this term such coefficients drift to their bounds in
-    combinations that leave the image unchanged. With it they rest at the prior while the
-    discriminator's much larger gradients shape the visible ones.
+    :func:`gaussian_kl` (optionally ``cap_only``) for std-unit coefficients (identity, albedo, PCA
+    expressions) and the mean weight (an exponential prior: expressions are mostly off) for
+    blendshape weights in [0, 1]; with ``reference_lighting`` ((9, 3) SH) also
+    ``0.5 * (lighting - reference)^2``, which settles the trade between darker skin and dimmer
+    light (the image alone cannot tell them apart) towards typical light. The discriminator's
+    gradients for coefficients it barely sees at the training resolution are weak and noisy;
+    without this term such coefficients drift to their bounds in combinations that leave the
+    image unchanged. With it they rest at the prior while the discriminator's much larger
+    gradients shape the visible ones.
 
     Returns:
         Scalar: the sum over coordinates divided by their number (so a weight means the same for
         every model size).
     """
-    terms = [gaussian_kl(params.identity), gaussian_kl(params.albedo)]
+    terms = [gaussian_kl(group, cap_only=cap_only) for group in (params.identity, params.albedo)]
     if expression_kind == "blendshape":
         terms.append(params.expression.abs().mean(dim=0))
     else:
-        terms.append(gaussian_kl(params.expression))
+        terms.append(gaussian_kl(params.expression, cap_only=cap_only))
     if reference_lighting is not None:
         offset = params.lighting - reference_lighting.to(params.lighting)
         terms.append(0.5 * offset.square().mean(dim=0).flatten())

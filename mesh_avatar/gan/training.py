@@ -206,7 +206,12 @@ def generator_step(
     loss = generator_loss(logits)
     stats = {"loss_g": float(loss.detach())}
     if config.loss.prior_weight > 0:
-        prior = prior_penalty(params, state.generator.expression_kind, studio_lighting())
+        prior = prior_penalty(
+            params,
+            state.generator.expression_kind,
+            studio_lighting(),
+            cap_only=config.loss.prior_spread == "cap",
+        )
         loss = loss + config.loss.prior_weight * prior
         stats["prior"] = float(prior.detach())
     loss.backward()

@@ -2,10 +2,10 @@
 
 Like :func:`mesh_avatar.preview.render_avatars` (SH lighting from the params, pose applied), with
 three differences: the camera frames the face (a face crop, see :data:`FACE_FILL`), one renderer
-instance and camera are reused across calls, and the UV albedo is computed directly at twice the image size
-(the default model's 1024 px texture, per avatar, would cost 400 MB and most of the time of a
-batch of 32 renders at 64 px). Training, ``make-dataset`` and ``evaluate`` all use this function,
-so real and generated images are rendered identically.
+instance and camera are reused across calls, and the UV albedo is computed directly at twice the
+image size (the default model's 1024 px texture, per avatar, would cost 400 MB and most of the
+time of a batch of 32 renders at 64 px). Training, ``make-dataset`` and ``evaluate`` all use this
+function, so real and generated images are rendered identically.
 """
 
 from __future__ import annotations

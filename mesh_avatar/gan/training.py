@@ -81,6 +81,8 @@ class TrainState:
     discriminator: Discriminator
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
+    #: (9, 3) SH light the prior penalty pulls the generated light towards (on the run's device).
+    reference_lighting: torch.Tensor
     step: int = 0
     images_seen: int = 0
 
@@ -101,7 +103,8 @@ def build_state(config: TrainConfig, model: Any, device: torch.device | str = "c
         betas=(o.beta1**ratio, o.beta2**ratio),
         eps=1e-8,
     )
-    return TrainState(generator, generator_ema, discriminator, opt_g, opt_d)
+    lighting = studio_lighting().to(device)
+    return TrainState(generator, generator_ema, discriminator, opt_g, opt_d, lighting)
 
 
 def step_generator(seed: int, step: int, stream: int, rank: int = 0) -> torch.Generator:
@@ -209,7 +212,7 @@ def generator_step(
         prior = prior_penalty(
             params,
             state.generator.expression_kind,
-            studio_lighting(),
+            state.reference_lighting,
             cap_only=config.loss.prior_spread == "cap",
         )
         loss = loss + config.loss.prior_weight * prior

@@ -79,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
     from mesh_avatar.errors import MeshAvatarError
     from mesh_avatar.gan.config import TrainConfig, config_from_dict, config_to_dict
     from mesh_avatar.gan.rendering import make_render_fn
-    from mesh_avatar.gan.training import find_resumable, init_distributed, next_run_dir, train
+    from mesh_avatar.gan.training import (
+        close_distributed,
+        find_resumable,
+        init_distributed,
+        next_run_dir,
+        train,
+    )
     from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
     from mesh_avatar.morphable import load_model
 
@@ -110,16 +116,19 @@ def run(args: argparse.Namespace) -> int:
         ensure_writable_dir(run_dir)
         atomic_write_bytes(run_dir / "config.json", config_json.encode())
     log.info("run folder %s; %d real images", run_dir, len(dataset))
-    state = train(
-        config,
-        run_dir,
-        model,
-        render,
-        dataset.images.to(dist_info.device),
-        resume_from=resume_from,
-        dist_info=dist_info,
-        tensorboard=not args.no_tensorboard,
-    )
+    try:
+        state = train(
+            config,
+            run_dir,
+            model,
+            render,
+            dataset.images.to(dist_info.device),
+            resume_from=resume_from,
+            dist_info=dist_info,
+            tensorboard=not args.no_tensorboard,
+        )
+    finally:
+        close_distributed(dist_info)
     if dist_info.is_main:
         print(f"trained to step {state.step}; run folder {run_dir.resolve()}")  # noqa: T201
     return 0

@@ -5,10 +5,11 @@ cost on CPU): first, detached, for the discriminator step; then, with its graph,
 step through the just-updated discriminator. Every random draw of step ``s`` comes from generators
 seeded by ``(seed, s)``, so a resumed run continues exactly like an uninterrupted one.
 
-Multi-GPU (``torchrun --nproc_per_node N mesh-avatar train ...`` with CUDA): one process per GPU,
-each with ``batch / N`` samples and its own random streams; gradients are averaged with
-``all_reduce`` before every optimiser step (what DistributedDataParallel does; done by hand as in
-StyleGAN3 because the networks switch ``requires_grad`` between phases). Rank 0 writes all files.
+Multi-GPU (``torchrun --nproc_per_node N mesh-avatar train ...``): one process per GPU (without
+CUDA, N processes share the CPU: slower, but the same code path), each with ``batch / N`` samples
+and its own random streams; gradients are averaged with ``all_reduce`` before every optimiser
+step (what DistributedDataParallel does; done by hand as in StyleGAN3 because the networks switch
+``requires_grad`` between phases). Rank 0 writes all files.
 """
 
 from __future__ import annotations
@@ -497,14 +498,28 @@ def find_resumable(out: Path) -> tuple[Path, Path] | None:
 
 
 def init_distributed() -> Distributed:
-    """Join the process group when started by torchrun with CUDA; else a single CPU/GPU process."""
+    """Join the process group when started by torchrun (``WORLD_SIZE`` > 1), else a single process.
+
+    With CUDA each process takes the GPU of its local rank (NCCL); without, the processes share
+    the CPU (Gloo), which is slower than one process but runs the same code path.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and torch.cuda.is_available():
+    cuda = torch.cuda.is_available()
+    if world > 1:
         import torch.distributed as dist
 
         rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        dist.init_process_group("nccl")
-        return Distributed(rank=rank, world=world, device=torch.device("cuda", local))
-    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-    return Distributed(device=device)
+        if cuda:
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if cuda else "gloo")
+        device = torch.device("cuda", local) if cuda else torch.device("cpu")
+        return Distributed(rank=rank, world=world, device=device)
+    return Distributed(device=torch.device("cuda") if cuda else torch.device("cpu"))
+
+
+def close_distributed(dist_info: Distributed) -> None:
+    """Leave the process group joined by :func:`init_distributed` (no-op for one process)."""
+    if dist_info.world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()

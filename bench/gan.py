@@ -7,6 +7,7 @@
    precision/recall, mixture coverage, diversity. Print the figures and the acceptance bar.
 
 Usage: .venv/bin/python bench/gan.py [--out out/bench-gan] [--n 5000] [--minutes 30] [--docs]
+       [--trajectory STEPS]
 """
 
 from __future__ import annotations
@@ -40,6 +41,24 @@ def dataset_matches(data: Path, model_spec: str) -> bool:
     return recorded == model_fingerprint(load_model(model_spec))
 
 
+def print_trajectory(run_dir: Path, data: Path, out: Path) -> None:
+    """Evaluate every checkpoint but the last (2,000 samples each) and print one line per step."""
+    out.mkdir(parents=True, exist_ok=True)
+    for checkpoint in sorted(run_dir.glob("checkpoint-*.pt"))[:-1]:
+        result_file = out / f"{checkpoint.stem}.json"
+        run(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--out",
+             str(result_file), "--n", "2000"])  # fmt: skip
+        result = json.loads(result_file.read_text())
+        pr = result["precision_recall"]["generator"]
+        shares = {
+            group: [round(v["generated_share"], 2) for v in cov["components"].values()]
+            for group, cov in result.get("coverage", {}).items()
+            if isinstance(cov, dict)
+        }
+        print(f"trajectory {checkpoint.stem}: frechet ratio {result['frechet']['ratio']:.3f} "
+              f"precision {pr['precision']:.3f} recall {pr['recall']:.3f} shares {shares}")  # fmt: skip
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("out/bench-gan"))
@@ -53,6 +72,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-n", type=int, default=5000)
     p.add_argument("--docs", action="store_true", help="copy the final sample grid to docs/")
+    p.add_argument("--trajectory", type=int, default=0, metavar="STEPS",
+                   help="also keep a checkpoint every STEPS steps and evaluate each (2,000 "
+                        "samples) after training, to see when the figures peak")  # fmt: skip
     return p.parse_args()
 
 
@@ -69,8 +91,10 @@ def main() -> None:
     t_data = time.perf_counter() - t0
     config = args.out / "train_config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(json.dumps({"max_minutes": args.minutes, "snapshot_every": 200,
-                                  "checkpoint_every": 100}))  # fmt: skip
+    train_options = {"max_minutes": args.minutes, "snapshot_every": 200, "checkpoint_every": 100}
+    if args.trajectory:
+        train_options.update(checkpoint_every=args.trajectory, keep_checkpoints=10_000)
+    config.write_text(json.dumps(train_options))
     t1 = time.perf_counter()
     run(["train", "--data", str(data), "--out", str(runs), "--steps", str(args.steps),
          "--batch", str(args.batch), "--resolution", str(args.resolution), "--model", args.model,
@@ -84,6 +108,8 @@ def main() -> None:
     run(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--out",
          str(result_file), "--n", str(args.eval_n)])  # fmt: skip
     t_eval = time.perf_counter() - t2
+    if args.trajectory:
+        print_trajectory(run_dir, data, args.out / "trajectory")
     result = json.loads(result_file.read_text())
     stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
     steps = stats[-1]["step"]

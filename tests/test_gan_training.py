@@ -21,6 +21,7 @@ from mesh_avatar.gan.training import (
     find_resumable,
     list_checkpoints,
     next_run_dir,
+    restore_state,
     train,
     train_step,
 )
@@ -142,6 +143,23 @@ def test_checkpoint_refuses_another_model(tiny_model, tiny_model_data, images, t
     other = MorphableModel(make_tiny_model_data(seed=1))
     with pytest.raises(CheckpointError, match="trained with morphable model 'tiny-test'"):
         load_generator(list_checkpoints(tmp_path)[-1], other)
+
+
+def test_checkpoint_of_another_network_version_is_refused_clearly(tiny_model, images, tmp_path):
+    train(small_config(steps=2), tmp_path, tiny_model, ToyRender(RES), images, progress=False,
+          tensorboard=False)  # fmt: skip
+    path = list_checkpoints(tmp_path)[-1]
+    raw = torch.load(path, weights_only=True)
+    raw["generator_ema"]["mapping.fcs.0.weight"] = torch.zeros(16, 3)
+    del raw["discriminator"]["out.bias"]
+    torch.save(raw, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match=r"old.pt: its generator weights do not fit .*"
+                       r"mapping.fcs.0.weight"):  # fmt: skip
+        load_generator(tmp_path / "old.pt", tiny_model)
+    state = build_state(small_config(), tiny_model)
+    raw["generator"] = raw["generator_ema"] = state.generator.state_dict()
+    with pytest.raises(CheckpointError, match=r"its discriminator weights .*out.bias"):
+        restore_state(state, raw, tiny_model, str(tmp_path / "old.pt"))
 
 
 def test_checkpoint_errors(tmp_path):

@@ -126,6 +126,21 @@ def check_model_matches(record: dict[str, Any], model: Any, source: str) -> None
         )
 
 
+def load_weights(module: torch.nn.Module, weights: dict[str, Any], source: str, what: str) -> None:
+    """``module.load_state_dict(weights)``; a mismatch (missing, extra or reshaped tensors: a
+    checkpoint of another network version) raises CheckpointError naming the first problem."""
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as exc:
+        detail = next(
+            (line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc)
+        )
+        raise CheckpointError(
+            f"{source}: its {what} weights do not fit this version's network ({detail}); "
+            "it was written by a mesh-avatar with a different network"
+        ) from None
+
+
 def build_generator(config: TrainConfig, model: Any) -> CoefficientGenerator:
     """A new generator for ``model``'s layout with the run's generator config."""
     data = model.data
@@ -140,13 +155,14 @@ def load_generator(
     """The EMA generator of a checkpoint, in eval mode, for the morphable ``model``.
 
     Raises:
-        CheckpointError: unreadable file, or a checkpoint trained with another model.
+        CheckpointError: unreadable file, a checkpoint trained with another model, or weights
+            of another network version.
     """
     state = load_checkpoint(path)
     check_model_matches(state["model"], model, str(path))
     config = config_from_dict(TrainConfig, state["config"], where=f"{path}: config")
     generator = build_generator(config, model)
-    generator.load_state_dict(state["generator_ema"])
+    load_weights(generator, state["generator_ema"], str(path), "generator")
     generator.eval().requires_grad_(False)
     info = CheckpointInfo(
         path=str(path),

@@ -34,6 +34,7 @@ from mesh_avatar.gan.checkpoint import (
     check_model_matches,
     latent_for,
     load_checkpoint,
+    load_weights,
     model_record,
     save_checkpoint,
 )
@@ -291,9 +292,9 @@ def state_to_checkpoint(
 def restore_state(state: TrainState, checkpoint: dict[str, Any], model: Any, source: str) -> None:
     """Load weights, optimiser states and counters from a checkpoint dictionary."""
     check_model_matches(checkpoint["model"], model, source)
-    state.generator.load_state_dict(checkpoint["generator"])
-    state.generator_ema.load_state_dict(checkpoint["generator_ema"])
-    state.discriminator.load_state_dict(checkpoint["discriminator"])
+    load_weights(state.generator, checkpoint["generator"], source, "generator")
+    load_weights(state.generator_ema, checkpoint["generator_ema"], source, "generator")
+    load_weights(state.discriminator, checkpoint["discriminator"], source, "discriminator")
     state.opt_g.load_state_dict(checkpoint["optimizer_g"])
     state.opt_d.load_state_dict(checkpoint["optimizer_d"])
     state.step = int(checkpoint["step"])

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from mesh_avatar.errors import ParamsError
+from mesh_avatar.expressions import limit_mouth_close, mouth_close_columns
 from mesh_avatar.params import POSE_DIM, AvatarParams, CoefficientLayout, default_ambient_sh
 from renderers.lighting import sh_basis
 
@@ -82,8 +83,14 @@ def sample_one(
     generator: torch.Generator,
     expression_kind: str = "blendshape",
     config: PriorConfig = PriorConfig(),
+    mouth_close_jaw: tuple[int, int] | None = None,
 ) -> AvatarParams:
-    """One prior sample (batch size 1): neutral pose, :func:`studio_lighting`."""
+    """One prior sample (batch size 1): neutral pose, :func:`studio_lighting`.
+
+    ``mouth_close_jaw``: the ``(mouthClose, jawOpen)`` columns, if the blendshapes have them;
+    ``mouthClose`` is then kept at or below ``jawOpen`` (alone it pushes the lower lip through
+    the upper one).
+    """
     t = config.truncation
     identity = torch.randn(1, layout.n_identity, generator=generator).clamp_(-t, t)
     albedo = torch.randn(1, layout.n_albedo, generator=generator).clamp_(-t, t)
@@ -95,6 +102,8 @@ def sample_one(
             weights * config.max_expression_weight,
             torch.zeros(()),
         )
+        if mouth_close_jaw is not None:
+            expression = limit_mouth_close(expression, *mouth_close_jaw)
     else:
         expression = torch.randn(1, layout.n_expression, generator=generator)
         expression = (expression * config.pca_expression_scale).clamp_(-t, t)
@@ -129,11 +138,13 @@ def sample_prior(
     if n < 1:
         raise ParamsError(f"the number of avatars must be at least 1, got {n}")
     if isinstance(model_or_layout, CoefficientLayout):
-        layout, kind = model_or_layout, "blendshape"
+        layout, kind, mouth_close_jaw = model_or_layout, "blendshape", None
     else:
         layout = model_or_layout.layout  # type: ignore[attr-defined]
-        kind = model_or_layout.data.expression_kind  # type: ignore[attr-defined]
+        data = model_or_layout.data  # type: ignore[attr-defined]
+        kind, mouth_close_jaw = data.expression_kind, mouth_close_columns(data.expression_names)
     samples = [
-        sample_one(layout, avatar_generator(seed, start + i), kind, config) for i in range(n)
+        sample_one(layout, avatar_generator(seed, start + i), kind, config, mouth_close_jaw)
+        for i in range(n)
     ]
     return AvatarParams.cat(samples)

@@ -47,3 +47,19 @@ def test_studio_lighting_is_brightest_towards_the_key_light():
     assert irradiance[0] == pytest.approx(0.5 + 0.8, abs=0.1)
     assert irradiance[0] > irradiance[1] > irradiance[2]
     assert irradiance[2] == pytest.approx(0.5, abs=0.1)
+
+
+def test_prior_keeps_mouth_close_at_or_below_jaw_open():
+    from mesh_avatar.morphable import load_model
+
+    model = load_model("default")
+    names = list(model.data.expression_names)
+    close, jaw = names.index("mouthClose"), names.index("jawOpen")
+    config = PriorConfig(expression_probability=0.5)
+    e = sample_prior(model, 400, seed=2, config=config).expression
+    assert (e[:, close] <= e[:, jaw]).all()
+    assert (e[:, close] > 0).sum() > 50  # limited, not switched off
+    # A bare layout carries no names: nothing to limit, mouthClose alone does occur.
+    free = sample_prior(model.layout, 400, seed=2, config=config).expression
+    assert (free[:, close] > free[:, jaw]).any()
+    torch.testing.assert_close(free[:, :close], e[:, :close])

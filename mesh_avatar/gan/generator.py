@@ -28,6 +28,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
+from mesh_avatar.expressions import limit_mouth_close, mouth_close_columns
 from mesh_avatar.gan.config import GeneratorConfig
 from mesh_avatar.gan.layers import EqualLinear, leaky_relu
 from mesh_avatar.params import (
@@ -52,17 +53,6 @@ def leaky_clamp(h: torch.Tensor, leak: float) -> torch.Tensor:
     every weight at 0, so a smile the generator never made could never be learned.
     """
     return h.clamp(0.0, 1.0) + leak * (h - h.detach())
-
-
-def limit_mouth_close(expression: torch.Tensor, close: int, jaw: int) -> torch.Tensor:
-    """(B, K) blendshape weights with column ``close`` limited to column ``jaw``.
-
-    ARKit's ``mouthClose`` closes the lips of an open jaw; captured faces never have it above
-    ``jawOpen``, and alone it pushes the lower lip up through the upper one, a shape a generator
-    can otherwise use to fake subtle mouth changes.
-    """
-    limited = torch.minimum(expression[:, close], expression[:, jaw])
-    return torch.cat([expression[:, :close], limited[:, None], expression[:, close + 1 :]], dim=1)
 
 
 def tinted_white_lighting(white: torch.Tensor, tint: torch.Tensor) -> torch.Tensor:
@@ -95,7 +85,8 @@ class CoefficientGenerator(nn.Module):
         config: network sizes and output bounds.
         expression_kind: ``"blendshape"`` (weights clamped to [0, 1]) or ``"pca"`` (tanh, std units).
         expression_names: the blendshape names; with ARKit's ``mouthClose`` and ``jawOpen`` among
-            them, ``mouthClose`` is kept at or below ``jawOpen`` (see :func:`limit_mouth_close`).
+            them, ``mouthClose`` is kept at or below ``jawOpen``
+            (see :func:`~mesh_avatar.expressions.limit_mouth_close`).
     """
 
     w_avg: torch.Tensor
@@ -129,10 +120,9 @@ class CoefficientGenerator(nn.Module):
             self.lighting_head.weight.mul_(0.05)
             if self.detail_head is not None:
                 self.detail_head.weight.mul_(0.01)
-        names = list(expression_names)
-        self.mouth_close_jaw: tuple[int, int] | None = None
-        if expression_kind == "blendshape" and {"mouthClose", "jawOpen"} <= set(names):
-            self.mouth_close_jaw = (names.index("mouthClose"), names.index("jawOpen"))
+        self.mouth_close_jaw = (
+            mouth_close_columns(expression_names) if expression_kind == "blendshape" else None
+        )
         self.register_buffer("w_avg", torch.zeros(c.w_dim))
         bounds = [c.yaw_bound, c.pitch_bound, c.roll_bound] + [c.translation_bound] * 3
         self.register_buffer("pose_bounds", torch.tensor(bounds), persistent=False)

@@ -41,14 +41,23 @@ def dataset_matches(data: Path, model_spec: str) -> bool:
     return recorded == model_fingerprint(load_model(model_spec))
 
 
-def print_trajectory(run_dir: Path, data: Path, out: Path) -> None:
-    """Evaluate every checkpoint but the last (2,000 samples each) and print one line per step."""
+def print_trajectory(run_dir: Path, data: Path, args: argparse.Namespace, out: Path) -> None:
+    """Evaluate every checkpoint but the last (2,000 samples each; the model and the real set are
+    loaded once) and print one line per step."""
+    from mesh_avatar.datasets.synthetic import load_dataset
+    from mesh_avatar.gan.checkpoint import load_generator
+    from mesh_avatar.gan.evaluation import evaluate_generator
+    from mesh_avatar.gan.rendering import make_render_fn
+    from mesh_avatar.morphable import load_model
+
+    model = load_model(args.model)
+    dataset = load_dataset(data, args.resolution)
+    render = make_render_fn(args.resolution, args.renderer)
     out.mkdir(parents=True, exist_ok=True)
     for checkpoint in sorted(run_dir.glob("checkpoint-*.pt"))[:-1]:
-        result_file = out / f"{checkpoint.stem}.json"
-        run(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--out",
-             str(result_file), "--n", "2000"])  # fmt: skip
-        result = json.loads(result_file.read_text())
+        generator, _ = load_generator(checkpoint, model)
+        result = evaluate_generator(generator, model, render, dataset, n_samples=2000)
+        (out / f"{checkpoint.stem}.json").write_text(json.dumps(result, indent=1) + "\n")
         pr = result["precision_recall"]["generator"]
         shares = {
             group: [round(v["generated_share"], 2) for v in cov["components"].values()]
@@ -109,7 +118,7 @@ def main() -> None:
          str(result_file), "--n", str(args.eval_n)])  # fmt: skip
     t_eval = time.perf_counter() - t2
     if args.trajectory:
-        print_trajectory(run_dir, data, args.out / "trajectory")
+        print_trajectory(run_dir, data, args, args.out / "trajectory")
     result = json.loads(result_file.read_text())
     stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
     steps = stats[-1]["step"]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from support.small_training import RES, random_images, small_config
 from support.toy_render import ToyRender
 
 from mesh_avatar.errors import MeshAvatarError
@@ -15,7 +16,6 @@ from mesh_avatar.gan.checkpoint import (
     load_generator,
     sample_generator,
 )
-from mesh_avatar.gan.config import DiscriminatorConfig, GeneratorConfig, LossConfig, TrainConfig
 from mesh_avatar.gan.training import (
     build_state,
     find_resumable,
@@ -27,32 +27,10 @@ from mesh_avatar.gan.training import (
 )
 from mesh_avatar.morphable import MorphableModel
 
-RES = 16
-
-
-def small_config(**changes) -> TrainConfig:
-    base = dict(
-        data="unused",
-        resolution=RES,
-        batch=4,
-        steps=4,
-        seed=3,
-        log_every=1,
-        snapshot_every=2,
-        checkpoint_every=2,
-        grid_size=4,
-        generator=GeneratorConfig(z_dim=8, w_dim=16, mapping_layers=2),
-        discriminator=DiscriminatorConfig(channel_base=64, channel_max=8),
-        loss=LossConfig(r1_gamma=0.1, r1_interval=2),
-    )
-    base.update(changes)
-    return TrainConfig(**base)
-
 
 @pytest.fixture
 def images() -> torch.Tensor:
-    gen = torch.Generator().manual_seed(0)
-    return torch.randint(0, 256, (10, 3, RES, RES), generator=gen, dtype=torch.uint8)
+    return random_images()
 
 
 def flat_weights(module: torch.nn.Module) -> torch.Tensor:

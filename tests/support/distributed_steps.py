@@ -13,32 +13,19 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mesh_avatar.gan.config import (
-    DiscriminatorConfig,
-    GeneratorConfig,
-    LossConfig,
-    TrainConfig,
-)
 from mesh_avatar.gan.training import build_state, close_distributed, init_distributed, train_step
 from mesh_avatar.morphable import MorphableModel
+from support.small_training import RES, random_images, small_config
 from support.tiny_model import make_tiny_model_data
 from support.toy_render import ToyRender
-
-RES = 16
 
 
 def main() -> None:
     dist_info = init_distributed()
-    config = TrainConfig(
-        data="unused", resolution=RES, batch=8, seed=3,
-        generator=GeneratorConfig(z_dim=8, w_dim=16, mapping_layers=2),
-        discriminator=DiscriminatorConfig(channel_base=64, channel_max=8),
-        loss=LossConfig(r1_gamma=0.1, r1_interval=2),
-    )  # fmt: skip
+    config = small_config(batch=8)
     model = MorphableModel(make_tiny_model_data())
     state = build_state(config, model)
-    images = torch.randint(0, 256, (10, 3, RES, RES), generator=torch.Generator().manual_seed(0),
-                           dtype=torch.uint8)  # fmt: skip
+    images = random_images()
     for _ in range(3):
         train_step(state, model, ToyRender(RES), images, config, dist_info)
     weights = torch.cat(

@@ -15,6 +15,7 @@ step (what DistributedDataParallel does; done by hand as in StyleGAN3 because th
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import logging
 import math
@@ -524,3 +525,6 @@ def close_distributed(dist_info: Distributed) -> None:
         import torch.distributed as dist
 
         dist.destroy_process_group()
+        # The Gloo group can be left in a reference cycle; freed only by the garbage collection
+        # at interpreter exit, its worker threads then abort the process (SIGABRT).
+        gc.collect()

@@ -43,7 +43,7 @@ bench-batch: deps  ## batch throughput vs a naive path, 1 -> 2 worker scaling, m
 bench-export: deps  ## GLB export throughput vs uncached and trimesh
 	$(VENV_PY) bench/export.py --lods
 
-bench-gan: deps  ## synthetic GAN benchmark: population dataset, train (30 min CPU), evaluate
+bench-gan: deps  ## synthetic GAN benchmark: population dataset, train (3,000 steps, at most 30 min CPU), evaluate
 	scripts/bench_gan.sh
 
 docs-images: deps  ## regenerate the images under docs/

@@ -11,6 +11,7 @@ from mesh_avatar.gan.config import (
     ConfigError,
     GeneratorConfig,
     LossConfig,
+    OptimConfig,
     TrainConfig,
     config_from_dict,
     config_to_dict,
@@ -66,3 +67,9 @@ def test_loss_config_prior_spread_choices():
     assert LossConfig(prior_spread="cap").prior_spread == "cap"
     with pytest.raises(ConfigError, match="prior_spread must be 'match' or 'cap', got 'wide'"):
         LossConfig(prior_spread="wide")
+
+
+def test_optim_config_schedule_choices():
+    assert OptimConfig(schedule="cosine").schedule == "cosine"
+    with pytest.raises(ConfigError, match="schedule must be 'constant' or 'cosine', got 'linear'"):
+        OptimConfig(schedule="linear")

@@ -16,9 +16,12 @@ from mesh_avatar.gan.checkpoint import (
     load_generator,
     sample_generator,
 )
+from mesh_avatar.gan.config import OptimConfig
 from mesh_avatar.gan.training import (
     build_state,
     find_resumable,
+    lazy_r1_ratio,
+    learning_rates,
     list_checkpoints,
     next_run_dir,
     restore_state,
@@ -65,7 +68,9 @@ def test_generator_gradient_comes_through_the_renderer(tiny_model, images):
 def test_training_is_deterministic_and_resume_matches_an_uninterrupted_run(
     tiny_model, images, tmp_path
 ):
-    config = small_config()
+    # Constant rates: the run killed after step 2 is emulated by a 2-step run (the cosine
+    # schedule, which depends on the step count, has its own resume test below).
+    config = small_config(optim=OptimConfig(schedule="constant"))
     render = ToyRender(RES)
     full = train(config, tmp_path / "full", tiny_model, render, images, progress=False)
     again = train(config, tmp_path / "again", tiny_model, render, images, progress=False)
@@ -73,7 +78,8 @@ def test_training_is_deterministic_and_resume_matches_an_uninterrupted_run(
 
     # A run killed after step 2 resumes from checkpoint-000002.pt and ends bit-identical.
     part_dir = tmp_path / "part"
-    train(small_config(steps=2), part_dir, tiny_model, render, images, progress=False)
+    killed = small_config(steps=2, optim=config.optim)
+    train(killed, part_dir, tiny_model, render, images, progress=False)
     checkpoint = list_checkpoints(part_dir)[-1]
     assert checkpoint.name == "checkpoint-000002.pt"
     resumed = train(config, part_dir, tiny_model, render, images, resume_from=checkpoint,
@@ -91,6 +97,31 @@ def test_training_is_deterministic_and_resume_matches_an_uninterrupted_run(
         "checkpoint-000002.pt",
         "checkpoint-000004.pt",
     ]
+
+
+def test_cosine_schedule_falls_to_zero_and_a_resumed_run_follows_the_same_curve(
+    tiny_model, images, tmp_path
+):
+    config = small_config(optim=OptimConfig(lr_g=0.002, lr_d=0.004, schedule="cosine"))
+    ratio = lazy_r1_ratio(config)
+    assert learning_rates(config, 0) == pytest.approx((0.002, 0.004 * ratio))
+    assert learning_rates(config, 2) == pytest.approx((0.001, 0.002 * ratio))  # steps / 2
+    assert learning_rates(config, 4) == pytest.approx((0.0, 0.0))
+    assert learning_rates(config, 9) == pytest.approx((0.0, 0.0))
+    constant = small_config(optim=OptimConfig(lr_g=0.002, lr_d=0.004, schedule="constant"))
+    assert learning_rates(constant, 3) == pytest.approx((0.002, 0.004 * ratio))
+
+    render = ToyRender(RES)
+    full = train(config, tmp_path / "full", tiny_model, render, images, progress=False)
+    # The last update (step 3 of 4) used the rates of step 3.
+    assert full.opt_g.param_groups[0]["lr"] == pytest.approx(learning_rates(config, 3)[0])
+    assert full.opt_d.param_groups[0]["lr"] == pytest.approx(learning_rates(config, 3)[1])
+    resumed = train(config, tmp_path / "part", tiny_model, render, images, progress=False,
+                    resume_from=tmp_path / "full" / "checkpoint-000002.pt")  # fmt: skip
+    assert torch.equal(flat_weights(full.generator), flat_weights(resumed.generator))
+    assert torch.equal(flat_weights(full.discriminator), flat_weights(resumed.discriminator))
+    flat = train(constant, tmp_path / "flat", tiny_model, render, images, progress=False)
+    assert not torch.equal(flat_weights(full.generator), flat_weights(flat.generator))
 
 
 def test_checkpoint_round_trip_and_sampling(tiny_model, images, tmp_path):

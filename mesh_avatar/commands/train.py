@@ -30,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", type=Path, required=True, help="dataset folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for numbered runs")
-    parser.add_argument("--steps", type=positive_int, help="training steps (default 3000)")
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        help="training steps; the learning rates reach 0 there (default 3000)",
+    )
     parser.add_argument("--resolution", type=positive_int, help="image side: 64, 128 or 256")
     parser.add_argument("--batch", type=positive_int, help="batch size (default 32)")
     parser.add_argument("--model", help="morphable model spec (default: default)")

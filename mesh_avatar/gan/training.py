@@ -90,6 +90,20 @@ class TrainState:
     images_seen: int = 0
 
 
+def lazy_r1_ratio(config: TrainConfig) -> float:
+    """Lazy regularisation: D's Adam settings are adjusted for the R1 steps (StyleGAN2)."""
+    return config.loss.r1_interval / (config.loss.r1_interval + 1)
+
+
+def learning_rates(config: TrainConfig, step: int) -> tuple[float, float]:
+    """(G, D) Adam learning rates at ``step`` under ``config.optim.schedule``."""
+    o = config.optim
+    scale = 1.0
+    if o.schedule == "cosine":
+        scale = 0.5 * (1.0 + math.cos(math.pi * min(step / config.steps, 1.0)))
+    return o.lr_g * scale, o.lr_d * lazy_r1_ratio(config) * scale
+
+
 def build_state(config: TrainConfig, model: Any, device: torch.device | str = "cpu") -> TrainState:
     """New networks for ``model`` (initialised from ``config.seed``) and their optimisers."""
     torch.manual_seed(config.seed)
@@ -97,14 +111,11 @@ def build_state(config: TrainConfig, model: Any, device: torch.device | str = "c
     discriminator = Discriminator(config.resolution, config.discriminator).to(device)
     generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)
     o = config.optim
-    # Lazy regularisation: D's Adam settings are adjusted for the R1 steps (StyleGAN2).
-    ratio = config.loss.r1_interval / (config.loss.r1_interval + 1)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), eps=1e-8)
+    lr_g, lr_d = learning_rates(config, 0)
+    ratio = lazy_r1_ratio(config)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=(o.beta1, o.beta2), eps=1e-8)
     opt_d = torch.optim.Adam(
-        discriminator.parameters(),
-        lr=o.lr_d * ratio,
-        betas=(o.beta1**ratio, o.beta2**ratio),
-        eps=1e-8,
+        discriminator.parameters(), lr=lr_d, betas=(o.beta1**ratio, o.beta2**ratio), eps=1e-8
     )
     lighting = studio_lighting().to(device)
     return TrainState(generator, generator_ema, discriminator, opt_g, opt_d, lighting)
@@ -242,6 +253,10 @@ def train_step(
     z = latent_batch(seed, step, local_batch, state.generator.z_dim, rank).to(dist_info.device)
     reals = real_batch(images, seed, step, local_batch, rank).to(dist_info.device)
     augment_gen = step_generator(seed, step, STREAM_AUGMENT, rank)
+    lr_g, lr_d = learning_rates(config, step)
+    for optimizer, lr in ((state.opt_g, lr_g), (state.opt_d, lr_d)):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
     fakes, params = render_fakes(state, model, render, z)
     stats = discriminator_step(state, reals, fakes, config, augment_gen, dist_info)
     stats.update(generator_step(state, fakes, params, config, augment_gen, dist_info))

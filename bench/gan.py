@@ -7,8 +7,8 @@
 3. Evaluate: Frechet distance of visible coefficients (generator and prior baseline),
    precision/recall, mixture coverage, diversity. Print the figures and the acceptance bar.
 
-Usage: .venv/bin/python bench/gan.py [--out out/bench-gan] [--n 5000] [--steps 3000] [--minutes 30] [--docs]
-       [--trajectory STEPS]
+Usage: .venv/bin/python bench/gan.py [--out out/bench-gan] [--n 5000] [--steps 3000]
+       [--minutes 30] [--docs] [--trajectory STEPS]
 """
 
 from __future__ import annotations

@@ -87,9 +87,8 @@ def sample_one(
 ) -> AvatarParams:
     """One prior sample (batch size 1): neutral pose, :func:`studio_lighting`.
 
-    ``mouth_close_jaw``: the ``(mouthClose, jawOpen)`` columns, if the blendshapes have them;
-    ``mouthClose`` is then kept at or below ``jawOpen`` (alone it pushes the lower lip through
-    the upper one).
+    ``mouth_close_jaw``: the ``(mouthClose, jawOpen)`` columns, if the blendshapes have them
+    (see :func:`~mesh_avatar.expressions.limit_mouth_close`).
     """
     t = config.truncation
     identity = torch.randn(1, layout.n_identity, generator=generator).clamp_(-t, t)

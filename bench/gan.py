@@ -30,13 +30,17 @@ def run(argv: list[str]) -> None:
 
 
 def dataset_matches(data: Path, model_spec: str) -> bool:
-    """Whether ``data`` holds a finished set rendered with the current ``model_spec`` (a set from
-    before a change of the model would be compared with coefficients of another space)."""
+    """Whether ``data`` holds a finished set drawn from the current built-in population and
+    rendered with the current ``model_spec`` (a set from before a change of the model would be
+    compared with coefficients of another space)."""
+    from mesh_avatar.datasets.population import example_population
     from mesh_avatar.gan.checkpoint import model_fingerprint
     from mesh_avatar.morphable import load_model
 
-    meta_file = data / "dataset.json"
-    if not meta_file.is_file():
+    meta_file, population_file = data / "dataset.json", data / "population.json"
+    if not (meta_file.is_file() and population_file.is_file()):
+        return False
+    if population_file.read_text() != example_population().to_json():
         return False
     recorded = json.loads(meta_file.read_text()).get("model", {}).get("fingerprint")
     return recorded == model_fingerprint(load_model(model_spec))

@@ -99,3 +99,38 @@ def test_evaluation_refuses_ground_truth_of_another_model(tiny_model):
     check_dataset_model(dataset("0123", with_params=False), tiny_model)  # images only: fine
     with pytest.raises(DatasetError, match=r"model 'other' \(fingerprint 0123\).*re-render"):
         check_dataset_model(dataset("0123"), tiny_model)
+
+
+def test_mixture_coverage_judges_only_visible_coordinates(tiny_model):
+    from mesh_avatar.datasets.population import Population
+    from mesh_avatar.datasets.synthetic import Dataset
+    from mesh_avatar.gan.evaluation import mixture_coverage
+    from mesh_avatar.params import AvatarParams
+
+    # Two clusters apart in coordinate 0 and in coordinate 1.
+    mixture = [
+        {"name": "left", "mean": {"0": -2.0, "1": 2.0}, "std": {"0": 0.3, "1": 0.3}},
+        {"name": "right", "mean": {"0": 2.0, "1": -2.0}, "std": {"0": 0.3, "1": 0.3}},
+    ]
+    population = Population.from_dict({"identity": {"mixture": mixture}}, "test")
+    labels = {"identity": np.array([0, 1] * 50)}
+    real = AvatarParams.neutral(tiny_model.layout, batch_size=100)
+    dataset = Dataset(torch.zeros(100, 3, 8, 8, dtype=torch.uint8), real, labels, population, {})
+    # A generator that places both clusters in coordinate 0 but leaves coordinate 1 at 0.
+    identity = torch.zeros(100, tiny_model.layout.n_identity)
+    identity[:, 0] = torch.tensor([-2.0, 2.0]).repeat(50)
+    fake = real.with_fields(identity=identity)
+
+    def visible(*columns: int) -> dict[str, np.ndarray]:
+        masks = {g: np.ones(getattr(real, g).shape[1], bool) for g in ("expression", "albedo")}
+        masks["identity"] = np.isin(np.arange(tiny_model.layout.n_identity), columns)
+        return masks
+
+    both = mixture_coverage(dataset, tiny_model, fake, visible(0, 1))["identity"]
+    assert both["judged"] and not both["all_covered"] and both["not_visible"] == []
+    assert both["components"]["left"]["generated_share"] == 0.0
+    shown = mixture_coverage(dataset, tiny_model, fake, visible(0))["identity"]
+    assert shown["all_covered"] and shown["not_visible"] == [1]
+    assert shown["components"]["left"]["generated_share"] == 0.5
+    hidden = mixture_coverage(dataset, tiny_model, fake, visible())["identity"]
+    assert hidden == {"components": {}, "all_covered": True, "judged": False, "not_visible": [0, 1]}

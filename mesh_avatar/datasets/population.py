@@ -524,16 +524,22 @@ class PopulationSampler:
 
 # ---------------------------------------------------------------------------------- analysis
 def assign_components(
-    dist: ResolvedDistribution, values: np.ndarray, within: float | None = None
+    dist: ResolvedDistribution,
+    values: np.ndarray,
+    within: float | None = None,
+    columns: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N, K) coefficients -> (N,) most likely mixture component (diagonal Gaussians over the
-    coordinates the mixture specifies; skew is ignored).
+    coordinates the mixture specifies, or over ``columns`` ((K,) bool) when given; skew is
+    ignored).
 
     With ``within`` (a probability such as 0.99), a sample whose squared Mahalanobis distance to
     its most likely component exceeds that component's ``within`` chi-square quantile belongs to
     no component (-1): a generator that only spreads samples between the clusters covers none.
     """
-    cols = dist.specified if dist.specified.any() else np.ones(values.shape[1], bool)
+    if columns is None:
+        columns = dist.specified
+    cols = columns if columns.any() else np.ones(values.shape[1], bool)
     x = values[:, None, cols]  # (N, 1, k)
     mu, sd = dist.means[None, :, cols], np.maximum(dist.stds[None, :, cols], 1e-3)
     mahalanobis = (((x - mu) / sd) ** 2).sum(-1)  # (N, M)
@@ -561,8 +567,11 @@ def detect_presets(sampler: PopulationSampler, expression: np.ndarray) -> np.nda
 def example_population() -> Population:
     """The built-in population: 3 identity clusters, bimodal skewed skin tone, 30% smiling.
 
-    Identity and albedo components the mixture does not name are narrower than the prior
-    (std 0.6), so the population differs clearly from the model's Gaussian prior.
+    The clusters lie on identity components 0 and 2 (the default model's head width and height),
+    both visible in frontal renders; component 1 (its head length) changes no pixel of them, so
+    clusters on it could not be learned from images. Identity and albedo components the mixture
+    does not name are narrower than the prior (std 0.6), so the population differs clearly from
+    the model's Gaussian prior.
     """
     data = {
         "name": "example",
@@ -572,20 +581,20 @@ def example_population() -> Population:
                 {
                     "name": "wide",
                     "weight": 1,
-                    "mean": {"0": 1.8, "1": 1.0},
-                    "std": {"0": 0.35, "1": 0.35},
+                    "mean": {"0": 1.8, "2": -1.0},
+                    "std": {"0": 0.35, "2": 0.35},
                 },
                 {
                     "name": "narrow",
                     "weight": 1,
-                    "mean": {"0": -1.8, "1": 1.0},
-                    "std": {"0": 0.35, "1": 0.35},
+                    "mean": {"0": -1.8, "2": -1.0},
+                    "std": {"0": 0.35, "2": 0.35},
                 },
                 {
-                    "name": "long",
+                    "name": "tall",
                     "weight": 1,
-                    "mean": {"0": 0.0, "1": -2.0},
-                    "std": {"0": 0.35, "1": 0.35},
+                    "mean": {"0": 0.0, "2": 2.0},
+                    "std": {"0": 0.35, "2": 0.35},
                 },
             ],
         },

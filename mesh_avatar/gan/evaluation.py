@@ -108,16 +108,41 @@ def check_dataset_model(dataset: Dataset, model: Any) -> None:
         )
 
 
-def mixture_coverage(dataset: Dataset, model: Any, fake: AvatarParams) -> dict[str, Any]:
-    """Per component coverage of the identity and albedo mixtures and the expression presets."""
+def mixture_coverage(
+    dataset: Dataset, model: Any, fake: AvatarParams, visible: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """Per component coverage of the identity and albedo mixtures and the expression presets.
+
+    A mixture is judged on the coordinates it names that are ``visible`` (group -> (K,) bool,
+    see :func:`visible_components`): a generator learns from images, so where clusters differ in
+    a coordinate the renders do not show, the images cannot tell it which one to draw. The
+    coordinates left out are listed under ``"not_visible"``; a mixture with no visible
+    coordinate is not judged (``"judged": False``).
+    """
     assert dataset.population is not None and dataset.labels is not None
     sampler = PopulationSampler(dataset.population, model)
     out: dict[str, Any] = {}
     for group, dist in (("identity", sampler.identity), ("albedo", sampler.albedo)):
         if len(dist.names) < 2:
             continue
-        labels = assign_components(dist, getattr(fake, group).cpu().numpy(), within=0.99)
-        out[group] = component_coverage(dataset.labels[group], labels, list(dist.names))
+        columns = dist.specified & visible[group]
+        hidden = np.nonzero(dist.specified & ~visible[group])[0].tolist()
+        if hidden:
+            log.warning(
+                "%s mixture: coordinate(s) %s not visible in renders; ignored", group, hidden
+            )
+        if not columns.any():
+            out[group] = {
+                "components": {},
+                "all_covered": True,
+                "judged": False,
+                "not_visible": hidden,
+            }
+            continue
+        values = getattr(fake, group).cpu().numpy()
+        labels = assign_components(dist, values, within=0.99, columns=columns)
+        coverage = component_coverage(dataset.labels[group], labels, list(dist.names))
+        out[group] = {**coverage, "judged": True, "not_visible": hidden}
     if sampler.presets:
         labels = detect_presets(sampler, fake.expression.cpu().numpy())
         names = [p[0] for p in sampler.presets]
@@ -187,7 +212,7 @@ def evaluate_generator(
         ),
     }
     if dataset.population is not None and dataset.labels is not None:
-        result["coverage"] = mixture_coverage(dataset, model, fake)
+        result["coverage"] = mixture_coverage(dataset, model, fake, visible)
     checks = {
         f"frechet_ratio<={bar.frechet_ratio}": ratio <= bar.frechet_ratio,
         f"precision>={bar.precision}": gen_scores["precision"] >= bar.precision,

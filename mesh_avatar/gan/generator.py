@@ -3,7 +3,7 @@
 ========== ======================================================================================
 head       output
 ========== ======================================================================================
-identity   ``identity_bound * tanh(h / identity_bound)`` (std units; about N(0, 1) at init)
+identity   ``identity_bound * tanh(h / identity_bound)`` (std units; std 0.5 to 0.9 at init)
 expression blendshape models: ``clamp(h, 0, 1)`` with a leaky gradient (:func:`leaky_clamp`),
            so a weight can be exactly 0 as most are in real faces; PCA models:
            ``pca_expression_bound * tanh(h / bound)``

@@ -567,11 +567,12 @@ def detect_presets(sampler: PopulationSampler, expression: np.ndarray) -> np.nda
 def example_population() -> Population:
     """The built-in population: 3 identity clusters, bimodal skewed skin tone, 30% smiling.
 
-    The clusters lie on identity components 0 and 2 (the default model's head width and height),
-    both visible in frontal renders; component 1 (its head length) changes no pixel of them, so
-    clusters on it could not be learned from images. Identity and albedo components the mixture
-    does not name are narrower than the prior (std 0.6), so the population differs clearly from
-    the model's Gaussian prior.
+    The clusters lie on identity components 0 and 2 (the default model's head width and height):
+    at 2 std they change about 770 and 320 of the 4,096 pixels of a 64 px face crop by more than
+    1 %. Component 1 (head length, the back of the skull) changes 8, so clusters on it could not
+    be learned from images. Identity and albedo components the mixture does not name are
+    narrower than the prior (std 0.6), so the population differs clearly from the model's
+    Gaussian prior.
     """
     data = {
         "name": "example",

@@ -151,6 +151,15 @@ def main() -> None:
         if isinstance(cov, dict):
             shares = {k: round(v["generated_share"], 3) for k, v in cov["components"].items()}
             print(f"coverage {group}: generated shares {shares} all covered {cov['all_covered']}")
+    attribution = result.get("discriminator_attribution")
+    if attribution:
+        swaps = ", ".join(
+            f"{g} {v['fake_with_real'] - attribution['fake']:+.3f}/"
+            f"{v['real_with_fake'] - attribution['real']:+.3f}"
+            for g, v in attribution["groups"].items()
+        )
+        print(f"discriminator logits real {attribution['real']:+.3f} fake {attribution['fake']:+.3f}; "
+              f"change when one group is swapped (fake given real's / real given fake's): {swaps}")  # fmt: skip
     print(f"diversity ratio {result['diversity']['diversity_ratio']:.3f}, collapsed "
           f"{result['diversity']['collapsed']}")  # fmt: skip
     print(f"samples: {samples}; bar passed: {result['bar']['passed']}")

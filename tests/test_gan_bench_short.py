@@ -41,3 +41,7 @@ def test_short_benchmark_learns_towards_the_population(tiny_model_data, tmp_path
     assert halves["precision"] > prior["precision"] and halves["recall"] > 0.5
     assert report["frechet"]["real_halves"] < report["frechet"]["prior"]
     assert not report["diversity"]["collapsed"]
+    # The run's discriminator scores the real set above the generated one (it is trained to).
+    attribution = report["discriminator_attribution"]
+    assert attribution["real"] > attribution["fake"]
+    assert set(attribution["groups"]) == {"identity", "expression", "albedo", "pose", "lighting"}

@@ -134,3 +134,37 @@ def test_mixture_coverage_judges_only_visible_coordinates(tiny_model):
     assert shown["components"]["left"]["generated_share"] == 0.5
     hidden = mixture_coverage(dataset, tiny_model, fake, visible())["identity"]
     assert hidden == {"components": {}, "all_covered": True, "judged": False, "not_visible": [0, 1]}
+
+
+def test_discriminator_attribution_finds_the_group_the_verdict_rests_on(tiny_model):
+    from support.toy_render import ToyRender
+
+    from mesh_avatar.gan.evaluation import ATTRIBUTION_GROUPS, discriminator_attribution
+    from mesh_avatar.params import AvatarParams
+
+    class Brightness(torch.nn.Module):
+        """A stand-in discriminator: the mean pixel value is the logit."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return images.mean(dim=(1, 2, 3)) * self.scale
+
+    # Real and generated avatars differ only in albedo.
+    real = AvatarParams.neutral(tiny_model.layout, batch_size=6)
+    albedo = torch.linspace(1.0, 2.0, 6)[:, None].expand(-1, tiny_model.layout.n_albedo)
+    fake = real.with_fields(albedo=albedo.contiguous())
+    out = discriminator_attribution(Brightness(), tiny_model, ToyRender(16), real, fake)
+    assert out["real"] != pytest.approx(out["fake"], abs=1e-4)
+    assert set(out["groups"]) == set(ATTRIBUTION_GROUPS)
+    assert out["groups"]["albedo"]["fake_with_real"] == pytest.approx(out["real"], abs=1e-6)
+    assert out["groups"]["albedo"]["real_with_fake"] == pytest.approx(out["fake"], abs=1e-6)
+    for group in ("identity", "expression", "pose", "lighting"):
+        assert out["groups"][group]["fake_with_real"] == pytest.approx(out["fake"], abs=1e-6)
+        assert out["groups"][group]["real_with_fake"] == pytest.approx(out["real"], abs=1e-6)
+    with pytest.raises(ValueError, match="differ: 6 vs 2"):
+        discriminator_attribution(
+            Brightness(), tiny_model, ToyRender(16), real, fake.select(slice(0, 2))
+        )

@@ -13,6 +13,7 @@ from mesh_avatar.errors import MeshAvatarError
 from mesh_avatar.gan.checkpoint import (
     CheckpointError,
     load_checkpoint,
+    load_discriminator,
     load_generator,
     sample_generator,
 )
@@ -134,6 +135,9 @@ def test_checkpoint_round_trip_and_sampling(tiny_model, images, tmp_path):
     generator, info = load_generator(path, tiny_model)
     assert info.step == 2 and info.model_name == "tiny-test"
     assert torch.equal(flat_weights(generator), flat_weights(state.generator_ema))
+    discriminator = load_discriminator(path)
+    assert torch.equal(flat_weights(discriminator), flat_weights(state.discriminator))
+    assert not discriminator.training
     batch = sample_generator(generator, 5, seed=7)
     alone = sample_generator(generator, 1, seed=7, start=3)
     assert torch.equal(batch.select(3).to_flat(), alone.to_flat())
@@ -165,6 +169,8 @@ def test_checkpoint_of_another_network_version_is_refused_clearly(tiny_model, im
     with pytest.raises(CheckpointError, match=r"old.pt: its generator weights do not fit .*"
                        r"mapping.fcs.0.weight"):  # fmt: skip
         load_generator(tmp_path / "old.pt", tiny_model)
+    with pytest.raises(CheckpointError, match=r"old.pt: its discriminator weights .*out.bias"):
+        load_discriminator(tmp_path / "old.pt")
     state = build_state(small_config(), tiny_model)
     raw["generator"] = raw["generator_ema"] = state.generator.state_dict()
     with pytest.raises(CheckpointError, match=r"its discriminator weights .*out.bias"):

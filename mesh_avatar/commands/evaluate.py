@@ -17,8 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="measure a trained generator against a dataset",
         description="Frechet distance of coefficient distributions (generator and prior "
-        "baseline), k-NN precision/recall, mixture coverage (datasets with ground truth), "
-        "image diversity and a mode-collapse check (always).",
+        "baseline), k-NN precision/recall, mixture coverage and which coefficient groups the "
+        "run's discriminator judges (datasets with ground truth), image diversity and a "
+        "mode-collapse check (always).",
     )
     parser.add_argument("--checkpoint", type=Path, required=True, help="checkpoint .pt file")
     parser.add_argument("--data", type=Path, required=True, help="dataset folder")
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mesh_avatar.datasets.synthetic import load_dataset
-    from mesh_avatar.gan.checkpoint import load_checkpoint, load_generator
+    from mesh_avatar.gan.checkpoint import load_checkpoint, load_discriminator, load_generator
     from mesh_avatar.gan.config import TrainConfig, config_from_dict
     from mesh_avatar.gan.evaluation import evaluate_generator
     from mesh_avatar.gan.rendering import make_render_fn
@@ -47,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     generator, info = load_generator(args.checkpoint, model)
     dataset = load_dataset(args.data, config.resolution)
     render = make_render_fn(config.resolution, args.renderer or config.renderer)
-    result = evaluate_generator(generator, model, render, dataset, n_samples=args.n, seed=args.seed)
+    discriminator = load_discriminator(args.checkpoint)
+    result = evaluate_generator(
+        generator, model, render, dataset, args.n, args.seed, discriminator=discriminator
+    )
     result = {
         "checkpoint": str(args.checkpoint),
         "step": info.step,

@@ -28,6 +28,7 @@ import torch
 
 from mesh_avatar.errors import MeshAvatarError
 from mesh_avatar.gan.config import TrainConfig, config_from_dict
+from mesh_avatar.gan.discriminator import Discriminator
 from mesh_avatar.gan.generator import CoefficientGenerator
 from mesh_avatar.io import atomic_write_bytes
 from mesh_avatar.params import AvatarParams, CoefficientLayout
@@ -172,6 +173,19 @@ def load_generator(
         config=config,
     )
     return generator, info
+
+
+def load_discriminator(path: str | os.PathLike[str]) -> Discriminator:
+    """The discriminator of a checkpoint, in eval mode (for diagnostics; sampling needs only G).
+
+    Raises:
+        CheckpointError: unreadable file or weights of another network version.
+    """
+    state = load_checkpoint(path)
+    config = config_from_dict(TrainConfig, state["config"], where=f"{path}: config")
+    discriminator = Discriminator(config.resolution, config.discriminator)
+    load_weights(discriminator, state["discriminator"], str(path), "discriminator")
+    return discriminator.eval().requires_grad_(False)
 
 
 def latent_for(seed: int, index: int, z_dim: int) -> torch.Tensor:

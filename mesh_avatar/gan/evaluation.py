@@ -4,8 +4,9 @@ With ground-truth coefficients (synthetic sets): Frechet distance of the coeffic
 (standardised by the real set, on the components visible in images), the same for prior samples as
 the baseline, k-NN precision/recall, and per-mixture-component coverage. ``real_halves`` scores one
 half of the real set against the other: what a perfect generator would get (k-NN precision and
-recall fall with the number of dimensions, so this ceiling is well below 1). Always: image-space
-diversity and a mode-collapse check.
+recall fall with the number of dimensions, so this ceiling is well below 1), and, given the run's
+discriminator, which coefficient groups its verdict rests on. Always: image-space diversity and a
+mode-collapse check.
 """
 
 from __future__ import annotations
@@ -151,6 +152,51 @@ def mixture_coverage(
     return out
 
 
+#: Coefficient groups :func:`discriminator_attribution` swaps between real and generated avatars.
+ATTRIBUTION_GROUPS = ("identity", "expression", "albedo", "pose", "lighting")
+
+
+@torch.no_grad()
+def discriminator_attribution(
+    discriminator: torch.nn.Module,
+    model: Any,
+    render: RenderFn,
+    real: AvatarParams,
+    fake: AvatarParams,
+) -> dict[str, Any]:
+    """Which coefficient groups the discriminator's verdict rests on.
+
+    Real avatars (their ground-truth coefficients, re-rendered) and generated ones are scored
+    as they are, then with one group swapped: generated avatars with the real avatars' values of
+    that group, and real avatars with the generated ones'. A group whose swap leaves the mean
+    logits where they were is one the discriminator does not judge, so it gives the generator
+    no gradient to fit that group to the data.
+
+    Args:
+        real, fake: batches of the same size B (pair i swaps with pair i), on the device
+            ``render`` works on.
+
+    Returns:
+        ``{"real": mean logit, "fake": mean logit, "groups": {group: {"fake_with_real": mean
+        logit, "real_with_fake": mean logit}}}``.
+    """
+    if real.batch_size != fake.batch_size:
+        raise ValueError(f"real and fake batches differ: {real.batch_size} vs {fake.batch_size}")
+    device = next(discriminator.parameters()).device
+
+    def mean_logit(params: AvatarParams) -> float:
+        images = render_in_chunks(model, render, params)
+        return float(torch.cat([discriminator(c.to(device)) for c in images.split(64)]).mean())
+
+    out: dict[str, Any] = {"real": mean_logit(real), "fake": mean_logit(fake), "groups": {}}
+    for group in ATTRIBUTION_GROUPS:
+        out["groups"][group] = {
+            "fake_with_real": mean_logit(fake.with_fields(**{group: getattr(real, group)})),
+            "real_with_fake": mean_logit(real.with_fields(**{group: getattr(fake, group)})),
+        }
+    return out
+
+
 @torch.no_grad()
 def render_in_chunks(
     model: Any, render: RenderFn, params: AvatarParams, chunk: int = 32
@@ -171,8 +217,11 @@ def evaluate_generator(
     seed: int = 0,
     n_images: int = 256,
     bar: Bar = Bar(),
+    discriminator: torch.nn.Module | None = None,
 ) -> dict[str, Any]:
-    """All metrics as a JSON-ready dictionary (see the module docstring)."""
+    """All metrics as a JSON-ready dictionary (see the module docstring); with the run's
+    ``discriminator`` and ground truth also :func:`discriminator_attribution` on ``n_images``
+    avatars."""
     check_dataset_model(dataset, model)
     device = generator.w_avg.device
     n = min(n_samples, len(dataset)) if dataset.params is not None else n_samples
@@ -213,6 +262,15 @@ def evaluate_generator(
     }
     if dataset.population is not None and dataset.labels is not None:
         result["coverage"] = mixture_coverage(dataset, model, fake, visible)
+    if discriminator is not None:
+        pairs = slice(0, m)
+        result["discriminator_attribution"] = discriminator_attribution(
+            discriminator,
+            model,
+            render,
+            real.select(pairs).to(device),
+            fake.select(pairs).to(device),
+        )
     checks = {
         f"frechet_ratio<={bar.frechet_ratio}": ratio <= bar.frechet_ratio,
         f"precision>={bar.precision}": gen_scores["precision"] >= bar.precision,

@@ -138,6 +138,11 @@ def test_checkpoint_round_trip_and_sampling(tiny_model, images, tmp_path):
     discriminator = load_discriminator(path)
     assert torch.equal(flat_weights(discriminator), flat_weights(state.discriminator))
     assert not discriminator.training
+    read = load_checkpoint(path)  # a caller that has the file's content already passes it on
+    assert torch.equal(
+        flat_weights(load_generator(path, tiny_model, read)[0]), flat_weights(generator)
+    )
+    assert torch.equal(flat_weights(load_discriminator(path, read)), flat_weights(discriminator))
     batch = sample_generator(generator, 5, seed=7)
     alone = sample_generator(generator, 1, seed=7, start=3)
     assert torch.equal(batch.select(3).to_flat(), alone.to_flat())

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     state = load_checkpoint(args.checkpoint)
     config = config_from_dict(TrainConfig, state["config"], where=f"{args.checkpoint}: config")
     model = load_model(args.model or config.model)
-    generator, info = load_generator(args.checkpoint, model)
+    generator, info = load_generator(args.checkpoint, model, state)
     dataset = load_dataset(args.data, config.resolution)
     render = make_render_fn(config.resolution, args.renderer or config.renderer)
-    discriminator = load_discriminator(args.checkpoint)
+    discriminator = load_discriminator(args.checkpoint, state)
     result = evaluate_generator(
         generator, model, render, dataset, args.n, args.seed, discriminator=discriminator
     )

@@ -151,15 +151,19 @@ def build_generator(config: TrainConfig, model: Any) -> CoefficientGenerator:
 
 
 def load_generator(
-    path: str | os.PathLike[str], model: Any
+    path: str | os.PathLike[str], model: Any, state: dict[str, Any] | None = None
 ) -> tuple[CoefficientGenerator, CheckpointInfo]:
     """The EMA generator of a checkpoint, in eval mode, for the morphable ``model``.
+
+    ``state`` is the checkpoint already read from ``path`` (by :func:`load_checkpoint`), if the
+    caller has it; otherwise the file is read.
 
     Raises:
         CheckpointError: unreadable file, a checkpoint trained with another model, or weights
             of another network version.
     """
-    state = load_checkpoint(path)
+    if state is None:
+        state = load_checkpoint(path)
     check_model_matches(state["model"], model, str(path))
     config = config_from_dict(TrainConfig, state["config"], where=f"{path}: config")
     generator = build_generator(config, model)
@@ -175,13 +179,19 @@ def load_generator(
     return generator, info
 
 
-def load_discriminator(path: str | os.PathLike[str]) -> Discriminator:
+def load_discriminator(
+    path: str | os.PathLike[str], state: dict[str, Any] | None = None
+) -> Discriminator:
     """The discriminator of a checkpoint, in eval mode (for diagnostics; sampling needs only G).
+
+    ``state`` is the checkpoint already read from ``path`` (by :func:`load_checkpoint`), if the
+    caller has it; otherwise the file is read.
 
     Raises:
         CheckpointError: unreadable file or weights of another network version.
     """
-    state = load_checkpoint(path)
+    if state is None:
+        state = load_checkpoint(path)
     config = config_from_dict(TrainConfig, state["config"], where=f"{path}: config")
     discriminator = Discriminator(config.resolution, config.discriminator)
     load_weights(discriminator, state["discriminator"], str(path), "discriminator")

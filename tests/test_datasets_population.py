@@ -122,6 +122,9 @@ def test_example_population_statistics(tiny_model_data):
     between = np.zeros((4, drawn.params.identity.shape[1]))  # identity 0 lies between the clusters
     assert (assign_components(sampler.identity, between, within=0.99) == -1).all()
     assert (assign_components(sampler.identity, between) >= 0).all()
+    nothing = np.zeros(between.shape[1], bool)
+    with pytest.raises(ValueError, match="selects no coordinate"):
+        assign_components(sampler.identity, between, columns=nothing)
     assert (detect_presets(sampler, exp) == drawn.labels["expression"]).all()
 
 

@@ -531,15 +531,19 @@ def assign_components(
 ) -> np.ndarray:
     """(N, K) coefficients -> (N,) most likely mixture component (diagonal Gaussians over the
     coordinates the mixture specifies, or over ``columns`` ((K,) bool) when given; skew is
-    ignored).
+    ignored). A mixture that specifies no coordinate is judged on all of them; ``columns`` that
+    select none is an error (there is nothing to judge on).
 
     With ``within`` (a probability such as 0.99), a sample whose squared Mahalanobis distance to
     its most likely component exceeds that component's ``within`` chi-square quantile belongs to
     no component (-1): a generator that only spreads samples between the clusters covers none.
     """
     if columns is None:
-        columns = dist.specified
-    cols = columns if columns.any() else np.ones(values.shape[1], bool)
+        cols = dist.specified if dist.specified.any() else np.ones(values.shape[1], bool)
+    elif not columns.any():
+        raise ValueError("assign_components: columns selects no coordinate")
+    else:
+        cols = columns
     x = values[:, None, cols]  # (N, 1, k)
     mu, sd = dist.means[None, :, cols], np.maximum(dist.stds[None, :, cols], 1e-3)
     mahalanobis = (((x - mu) / sd) ** 2).sum(-1)  # (N, M)

@@ -103,10 +103,10 @@ class DiscriminatorConfig:
 class LossConfig:
     """Non-saturating logistic loss with a lazy R1 penalty (every ``r1_interval`` D steps)."""
 
-    #: On the 64 px benchmark gamma 1 and 2.5 let D win after 1,500 to 2,500 steps (the Frechet
-    #: distance grows again). At 5 it fell until step 2,000 to 2,500 (precision 0.55 -> 0.78, but
-    #: recall 0.16 -> 0.08: the generator narrows towards what D finds real); D still wins later,
-    #: from about step 3,000 of a 7,000-step run.
+    #: Measured at constant learning rates on the 64 px benchmark: gamma 1 and 2.5 let D win
+    #: after 1,500 to 2,500 steps (the Frechet distance grows again). At 5 it fell until step
+    #: 2,000 to 2,500 (precision 0.55 -> 0.78, but recall 0.16 -> 0.08: the generator narrows
+    #: towards what D finds real); D still wins later, from about step 3,000 of a 7,000-step run.
     r1_gamma: float = 5.0
     r1_interval: int = 16
     #: Weight of :func:`~mesh_avatar.gan.losses.prior_penalty` in the generator loss (0: off).

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup deps test test-slow test-e2e lint format \
-	bench-render bench-batch bench-export bench-gan docs-images default-model model-grid
+	bench-render bench-batch bench-export bench-gan bench-gan-sensitivity docs-images default-model model-grid
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -45,6 +45,10 @@ bench-export: deps  ## GLB export throughput vs uncached and trimesh
 
 bench-gan: deps  ## synthetic GAN benchmark: population dataset, train (3,000 steps, at most 30 min CPU), evaluate
 	scripts/bench_gan.sh
+
+bench-gan-sensitivity: deps  ## how fast a fresh discriminator tells the bench-gan set from it minus one property (identity, skin, smile)
+	$(VENV_PY) bench/gan.py --data-only
+	$(VENV_PY) bench/gan_sensitivity.py
 
 docs-images: deps  ## regenerate the images under docs/
 	$(VENV_PY) scripts/make_docs_images.py

@@ -88,6 +88,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-n", type=int, default=5000)
     p.add_argument("--docs", action="store_true", help="copy the final sample grid to docs/")
+    p.add_argument("--data-only", action="store_true",
+                   help="only render the set (if it is missing or stale) and stop")  # fmt: skip
     p.add_argument("--trajectory", type=int, default=0, metavar="STEPS",
                    help="also keep a checkpoint every STEPS steps and evaluate each (2,000 "
                         "samples) after training, to see when the figures peak")  # fmt: skip
@@ -105,6 +107,9 @@ def main() -> None:
              str(args.resolution), "--model", args.model, "--renderer", args.renderer,
              "--seed", str(args.seed)])  # fmt: skip
     t_data = time.perf_counter() - t0
+    if args.data_only:
+        print(f"dataset: {data} ({t_data:.0f} s)")
+        return
     config = args.out / "train_config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
     train_options = {"max_minutes": args.minutes, "snapshot_every": 200, "checkpoint_every": 100}

@@ -142,7 +142,7 @@ def first_step_at(trace: list[tuple[int, float]], level: float) -> str:
 
 def load_synthetic(path: Path) -> Dataset:
     if not (path / "dataset.json").is_file():
-        raise SystemExit(f"{path}: no synthetic set here; `make bench-gan` renders one")
+        raise SystemExit(f"{path}: no synthetic set (`make bench-gan-sensitivity` renders one)")
     dataset = load_dataset(path)
     if dataset.params is None or dataset.population is None:
         raise SystemExit(f"{path}: needs a set with ground truth and its population (make-dataset)")

@@ -31,18 +31,17 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from mesh_avatar.datasets.population import PopulationSampler, ResolvedDistribution
 from mesh_avatar.datasets.synthetic import Dataset, load_dataset
-from mesh_avatar.gan.augment import diff_augment
 from mesh_avatar.gan.config import TrainConfig
 from mesh_avatar.gan.discriminator import Discriminator
 from mesh_avatar.gan.evaluation import render_in_chunks
-from mesh_avatar.gan.losses import discriminator_loss, lazy_r1_loss, r1_penalty
 from mesh_avatar.gan.rendering import make_render_fn
-from mesh_avatar.gan.training import lazy_r1_ratio
+from mesh_avatar.gan.training import build_state, discriminator_step
 from mesh_avatar.morphable import load_model
 from mesh_avatar.params import AvatarParams
 
@@ -91,6 +90,7 @@ def held_out_accuracy(
 
 def train_and_watch(
     config: TrainConfig,
+    model: Any,
     real: torch.Tensor,
     fake: torch.Tensor,
     held_out: int,
@@ -98,22 +98,18 @@ def train_and_watch(
     every: int,
     label: str,
 ) -> list[tuple[int, float]]:
-    """Train a fresh D on ``real`` vs ``fake`` ((N, 3, R, R) in [-1, 1]; the last ``held_out``
-    of each are only scored) and return (step, held-out accuracy) every ``every`` steps."""
-    torch.manual_seed(config.seed)
+    """Train a fresh D of a new run for ``model`` with the training's own
+    :func:`~mesh_avatar.gan.training.discriminator_step` (at the run's first learning rate) on
+    ``real`` vs ``fake`` ((N, 3, R, R) in [-1, 1]; the last ``held_out`` of each are only
+    scored) and return (step, held-out accuracy) every ``every`` steps."""
+    state = build_state(config, model)
     n_train = real.shape[0] - held_out
-    discriminator = Discriminator(config.resolution, config.discriminator)
-    o, ratio = config.optim, lazy_r1_ratio(config)
-    optimizer = torch.optim.Adam(
-        discriminator.parameters(), lr=o.lr_d * ratio, betas=(o.beta1**ratio, o.beta2**ratio)
-    )
     draw = torch.Generator().manual_seed(config.seed)
-    gamma, interval = config.loss.r1_gamma, config.loss.r1_interval
     trace = []
     t0 = time.perf_counter()
     for step in range(steps + 1):
         if step % every == 0:
-            accuracy = held_out_accuracy(discriminator, real[n_train:], fake[n_train:])
+            accuracy = held_out_accuracy(state.discriminator, real[n_train:], fake[n_train:])
             trace.append((step, accuracy))
             print(f"{label:<11} step {step:>5}  held-out accuracy {accuracy:.3f}  "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
@@ -121,17 +117,8 @@ def train_and_watch(
             break
         i = torch.randint(0, n_train, (config.batch,), generator=draw)
         j = torch.randint(0, n_train, (config.batch,), generator=draw)
-        do_r1 = gamma > 0 and step % interval == 0
-        real_in = diff_augment(real[i], config.augment, draw).detach().requires_grad_(do_r1)
-        real_logits = discriminator(real_in)
-        loss = discriminator_loss(
-            real_logits, discriminator(diff_augment(fake[j], config.augment, draw))
-        )
-        if do_r1:
-            loss = loss + lazy_r1_loss(r1_penalty(real_in, real_logits), gamma, interval)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        discriminator_step(state, real[i], fake[j], config, draw)
+        state.step += 1
     return trace
 
 
@@ -190,7 +177,9 @@ def main() -> None:
         others = torch.randperm(n, generator=generator)  # fakes show other avatars than the reals
         params, ceiling = take_away(dataset.params.select(others), sampler, prop, generator)
         fake = render_in_chunks(model, render, params)
-        trace = train_and_watch(config, real, fake, args.held_out, args.steps, args.every, prop)
+        trace = train_and_watch(
+            config, model, real, fake, args.held_out, args.steps, args.every, prop
+        )
         best = max(accuracy for _, accuracy in trace)
         if prop == "none":
             summary.append(f"{prop}: best held-out accuracy {best:.3f} (chance 0.5)")

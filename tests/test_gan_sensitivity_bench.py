@@ -57,17 +57,19 @@ def test_expression_is_zeroed_and_its_ceiling_counts_the_smiling_share(bench, dr
     assert same is params and chance == 0.5
 
 
-def test_discriminator_training_separates_what_differs_and_not_what_does_not(bench, capsys):
+def test_discriminator_training_separates_what_differs_and_not_what_does_not(
+    bench, tiny_model, capsys
+):
     config = TrainConfig(data="unused", resolution=16, batch=16)
     config = replace(config, discriminator=replace(config.discriminator, channel_base=128))
     rng = torch.Generator().manual_seed(0)
     base = 0.3 * torch.randn(400, 3, 16, 16, generator=rng)
     brighter = (base + 0.4).clamp(-1, 1)
-    trace = bench.train_and_watch(config, base, brighter, 100, 60, 30, "brightness")
+    trace = bench.train_and_watch(config, tiny_model, base, brighter, 100, 60, 30, "brightness")
     assert [step for step, _ in trace] == [0, 30, 60]
     assert trace[-1][1] > 0.9
     same = 0.3 * torch.randn(400, 3, 16, 16, generator=rng)
-    trace = bench.train_and_watch(config, base, same, 100, 60, 30, "none")
+    trace = bench.train_and_watch(config, tiny_model, base, same, 100, 60, 30, "none")
     assert max(accuracy for _, accuracy in trace) < 0.65
     assert "brightness  step    60  held-out accuracy" in capsys.readouterr().out
     assert bench.first_step_at([(0, 0.5), (30, 0.8)], 0.75) == "step 30"

@@ -19,7 +19,7 @@ The best reachable accuracy is 1 when every real image shows the property, and
 the set than the reals they are compared with, and both are split into training and held-out
 parts.
 
-Usage: .venv/bin/python bench/gan_sensitivity.py [--data out/bench-gan/data]
+Usage: .venv/bin/python bench/gan_sensitivity.py [--data out/bench-gan/data] [--model default]
        [--take none identity albedo expression] [--steps 1500] [--every 250]
        [--channel-base 1024] [--channel-max 128] [--r1-gamma 5]
 """
@@ -37,9 +37,10 @@ import torch
 
 from mesh_avatar.datasets.population import PopulationSampler, ResolvedDistribution
 from mesh_avatar.datasets.synthetic import Dataset, load_dataset
+from mesh_avatar.errors import MeshAvatarError
 from mesh_avatar.gan.config import TrainConfig
 from mesh_avatar.gan.discriminator import Discriminator
-from mesh_avatar.gan.evaluation import render_in_chunks
+from mesh_avatar.gan.evaluation import check_dataset_model, render_in_chunks
 from mesh_avatar.gan.rendering import make_render_fn
 from mesh_avatar.gan.training import build_state, discriminator_step
 from mesh_avatar.morphable import load_model
@@ -139,6 +140,9 @@ def load_synthetic(path: Path) -> Dataset:
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=Path("out/bench-gan/data"))
+    p.add_argument(
+        "--model", default="default", help="the morphable model the set was rendered with"
+    )
     p.add_argument("--take", nargs="+", choices=PROPERTIES, default=list(PROPERTIES))
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--every", type=int, default=250)
@@ -153,8 +157,11 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     args = parse()
     dataset = load_synthetic(args.data)
-    meta_model = dataset.meta.get("model", {}).get("name", "default")
-    model = load_model(meta_model)
+    try:
+        model = load_model(args.model)
+        check_dataset_model(dataset, model)
+    except MeshAvatarError as exc:
+        raise SystemExit(str(exc)) from None
     resolution = int(dataset.images.shape[-1])
     config = TrainConfig(data=str(args.data), resolution=resolution, seed=args.seed)
     overrides = {"channel_base": args.channel_base, "channel_max": args.channel_max}

@@ -143,3 +143,79 @@ def test_prior_penalty_pulls_a_distribution_to_the_prior_without_collapsing_it()
     assert float(gaussian_kl(0.1 * x, cap_only=True).max()) < 0.01
     assert float(gaussian_kl(3.0 * x, cap_only=True).min()) > 0.5 * (9 - 1 - math.log(9)) - 0.3
     assert float(gaussian_kl(0.1 * x + 2.0, cap_only=True).min()) > 1.9
+
+
+def test_total_correlation_known_values():
+    from mesh_avatar.gan.losses import total_correlation
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(20_000, 4, generator=gen)
+    assert float(total_correlation(x)) < 0.01  # independent columns
+    assert float(total_correlation(x * torch.tensor([0.1, 1.0, 5.0, 2.0]))) < 0.01  # any scale
+    # Two columns with correlation rho: -0.5 * log(1 - rho^2).
+    rho = 0.8
+    pair = torch.stack([x[:, 0], rho * x[:, 0] + math.sqrt(1 - rho**2) * x[:, 1]], dim=1)
+    expected = -0.5 * math.log(1 - rho**2)
+    assert math.isclose(float(total_correlation(pair)), expected, rel_tol=0.05)
+    assert float(total_correlation(x[:, :1])) == 0.0
+    # Fewer samples than columns: finite (the ridge), and large.
+    few = total_correlation(torch.randn(3, 8, generator=gen))
+    assert torch.isfinite(few) and float(few) > 5.0
+
+
+def test_prior_penalty_with_correlation_counts_what_the_columns_share():
+    from mesh_avatar.gan.losses import prior_penalty, total_correlation
+    from mesh_avatar.params import AvatarParams, CoefficientLayout
+
+    gen = torch.Generator().manual_seed(1)
+    layout = CoefficientLayout(6, 2, 3)
+    independent = torch.randn(4096, 6, generator=gen)
+    shared = torch.randn(4096, 1, generator=gen)
+    correlated = 0.8 * shared + 0.6 * independent  # the same N(0, 1) marginals
+    params = AvatarParams.neutral(layout, batch_size=4096)
+    params = params.with_fields(albedo=torch.randn(4096, 3, generator=gen))
+    plain = params.with_fields(identity=independent)
+    moved = params.with_fields(identity=correlated)
+    # The per-column terms cannot tell the two apart; the correlation term can.
+    assert math.isclose(float(prior_penalty(plain)), float(prior_penalty(moved)), abs_tol=2e-3)
+    on = {"correlation": True}
+    with_correlation = prior_penalty(moved, **on) - prior_penalty(plain, **on)
+    without = prior_penalty(moved) - prior_penalty(plain)
+    # Its share is the group's total correlation over the 11 coordinates (6 + 2 + 3).
+    expected = (total_correlation(correlated) - total_correlation(independent)) / 11
+    assert float(with_correlation - without) > 0.05
+    assert math.isclose(float(with_correlation - without), float(expected), rel_tol=1e-4)
+
+
+def test_prior_penalty_with_correlation_decorrelates_a_generator():
+    """Minimising the penalty alone: the correlation term pulls a generator's identity
+    coordinates apart, which the per-column terms leave as they are."""
+    from mesh_avatar.gan.config import GeneratorConfig
+    from mesh_avatar.gan.generator import CoefficientGenerator
+    from mesh_avatar.gan.losses import prior_penalty
+    from mesh_avatar.params import CoefficientLayout
+
+    def largest_correlation(generator: CoefficientGenerator) -> float:
+        z = torch.randn(8192, 4, generator=torch.Generator().manual_seed(9))
+        with torch.no_grad():
+            corr = torch.corrcoef(generator(z).identity.T)
+        return float((corr - torch.eye(corr.shape[0])).abs().max())
+
+    results = {}
+    for correlation in (False, True):
+        torch.manual_seed(0)
+        layout = CoefficientLayout(6, 2, 2)
+        config = GeneratorConfig(z_dim=4, w_dim=16, mapping_layers=2)
+        generator = CoefficientGenerator(layout, config)
+        optimizer = torch.optim.Adam(generator.parameters(), lr=3e-3)
+        gen = torch.Generator().manual_seed(1)
+        before = largest_correlation(generator)
+        for _ in range(150):
+            optimizer.zero_grad()
+            params = generator(torch.randn(256, 4, generator=gen))
+            prior_penalty(params, correlation=correlation).backward()
+            optimizer.step()
+        results[correlation] = largest_correlation(generator)
+    assert before > 0.5  # 6 coordinates from 4 noise inputs start strongly correlated
+    assert results[False] > 0.5
+    assert results[True] < 0.1

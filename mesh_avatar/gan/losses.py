@@ -61,11 +61,29 @@ def gaussian_kl(x: torch.Tensor, eps: float = 1e-4, cap_only: bool = False) -> t
     return 0.5 * (mean.square() + var - 1.0 - var.log())
 
 
+def total_correlation(x: torch.Tensor, ridge: float = 1e-3) -> torch.Tensor:
+    """(B, K) samples -> scalar ``-0.5 * log det R`` of the batch's correlation matrix ``R``.
+
+    The part of ``KL(N(mu, Sigma) || N(0, I))`` that :func:`gaussian_kl` (per column) leaves out:
+    ``log det Sigma = sum_k log var_k + log det R``. Zero when the columns are uncorrelated,
+    growing as they move together. Needs B well above K for a stable estimate; ``ridge`` keeps
+    it finite when B <= K.
+    """
+    if x.shape[1] < 2:
+        return x.new_zeros(())
+    centred = x - x.mean(dim=0)
+    std = centred.square().mean(dim=0).add(1e-8).sqrt()
+    corr = (centred / std).T @ (centred / std) / x.shape[0]
+    eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+    return -0.5 * torch.logdet((1.0 - ridge) * corr + ridge * eye)
+
+
 def prior_penalty(
     params: AvatarParams,
     expression_kind: str = "blendshape",
     reference_lighting: torch.Tensor | None = None,
     cap_only: bool = False,
+    correlation: bool = False,
 ) -> torch.Tensor:
     """How far the batch's coefficients are from the model's prior, per coordinate.
 
@@ -73,25 +91,29 @@ def prior_penalty(
     expressions) and the mean weight (an exponential prior: expressions are mostly off) for
     blendshape weights in [0, 1]; with ``reference_lighting`` ((9, 3) SH) also
     ``0.5 * (lighting - reference)^2``, which settles the trade between darker skin and dimmer
-    light (the image alone cannot tell them apart) towards typical light. The discriminator's
+    light (the image alone cannot tell them apart) towards typical light; with ``correlation``
+    also each std-unit group's :func:`total_correlation` (the prior's coordinates are
+    independent: a PCA model's are uncorrelated by construction). The discriminator's
     gradients for coefficients it barely sees at the training resolution are weak and noisy;
     without this term such coefficients drift to their bounds in combinations that leave the
     image unchanged. With it they rest at the prior while the discriminator's much larger
     gradients shape the visible ones.
 
     Returns:
-        Scalar: the sum over coordinates divided by their number (so a weight means the same for
-        every model size).
+        Scalar: the sum of all terms divided by the number of coordinates (so a weight means the
+        same for every model size).
     """
-    terms = [gaussian_kl(group, cap_only=cap_only) for group in (params.identity, params.albedo)]
+    std_unit = [params.identity, params.albedo]
     if expression_kind == "blendshape":
-        terms.append(params.expression.abs().mean(dim=0))
+        terms = [params.expression.abs().mean(dim=0)]
     else:
-        terms.append(gaussian_kl(params.expression, cap_only=cap_only))
+        std_unit.append(params.expression)
+        terms = []
+    terms += [gaussian_kl(group, cap_only=cap_only) for group in std_unit]
+    if correlation:
+        terms += [total_correlation(group).reshape(1) for group in std_unit]
     if reference_lighting is not None:
         offset = params.lighting - reference_lighting.to(params.lighting)
         terms.append(0.5 * offset.square().mean(dim=0).flatten())
-    flat = torch.cat(terms)
-    if flat.shape[0] == 0:
-        return flat.sum()
-    return flat.mean()
+    count = sum(t.shape[0] for t in terms) - (len(std_unit) if correlation else 0)
+    return torch.cat(terms).sum() / max(count, 1)

@@ -58,7 +58,7 @@ from mesh_avatar.sampling import avatar_seed, studio_lighting
 log = logging.getLogger(__name__)
 
 # Random streams of one step (see step_generator).
-STREAM_LATENT, STREAM_REAL, STREAM_AUGMENT = 0, 1, 2
+STREAM_LATENT, STREAM_REAL, STREAM_AUGMENT, STREAM_PRIOR = 0, 1, 2, 3
 CHECKPOINT_PREFIX = "checkpoint-"
 
 
@@ -223,11 +223,16 @@ def generator_step(
     loss = generator_loss(logits)
     stats = {"loss_g": float(loss.detach())}
     if config.loss.prior_weight > 0:
+        if config.loss.prior_batch:
+            gen = step_generator(config.seed, state.step, STREAM_PRIOR, dist_info.rank)
+            z = torch.randn(config.loss.prior_batch, state.generator.z_dim, generator=gen)
+            params = state.generator(z.to(dist_info.device))
         prior = prior_penalty(
             params,
             state.generator.expression_kind,
             state.reference_lighting,
             cap_only=config.loss.prior_spread == "cap",
+            correlation=config.loss.prior_correlation,
         )
         loss = loss + config.loss.prior_weight * prior
         stats["prior"] = float(prior.detach())

@@ -61,6 +61,10 @@ def test_generator_config_checks():
         GeneratorConfig(expression_spread=0.0)
     with pytest.raises(ConfigError, match="must be positive"):
         GeneratorConfig(identity_bound=-1.0)
+    for modes in (1, 65, -2):
+        with pytest.raises(ConfigError, match=r"latent_modes must be 0 or lie in \[2, z_dim=64\]"):
+            GeneratorConfig(latent_modes=modes)
+    assert GeneratorConfig(latent_modes=64).latent_modes == 64
 
 
 def test_loss_config_prior_spread_choices():

@@ -149,3 +149,32 @@ def test_mouth_close_never_exceeds_jaw_open():
     e_free = free(z).expression.detach()
     assert (e_free[:, 2] > e_free[:, 0]).any()
     torch.testing.assert_close(e_free[:, :2], e[:, :2])
+
+
+def test_latent_modes_are_equally_likely_and_each_adds_its_own_offset(tiny_model):
+    from mesh_avatar.gan.generator import latent_mode
+
+    z = torch.randn(40_000, 16, generator=torch.Generator().manual_seed(0))
+    counts = torch.bincount(latent_mode(z, 5), minlength=5).float() / len(z)
+    assert torch.allclose(counts, torch.full((5,), 0.2), atol=0.01)
+    torch.testing.assert_close(
+        latent_mode(torch.tensor([[0.1, 2.0, -1.0, 9.0]]), 3), torch.tensor([1])
+    )
+
+    torch.manual_seed(0)
+    config = GeneratorConfig(z_dim=16, w_dim=32, latent_modes=4)
+    gen = CoefficientGenerator(tiny_model.layout, config)
+    assert gen.mode_offsets.shape == (4, 32)
+    z = z[:64]
+    plain = gen.mapping(z)
+    # w is the mapping's output plus the offset of the latent's mode.
+    torch.testing.assert_close(gen.map(z) - plain, gen.mode_offsets[latent_mode(z, 4)])
+    # Offsets are trained: the loss of one mode's samples reaches that mode's offset only.
+    mode = latent_mode(z, 4)
+    gen.map(z)[mode == 2].sum().backward()
+    moved = gen.mode_offsets.grad.abs().sum(dim=1) > 0
+    assert moved.tolist() == [False, False, True, False]
+    # Without modes there is no offset, and w is the mapping's output.
+    no_modes = CoefficientGenerator(tiny_model.layout, GeneratorConfig(z_dim=16, w_dim=32))
+    assert no_modes.mode_offsets is None
+    torch.testing.assert_close(no_modes.map(z), no_modes.mapping(z))

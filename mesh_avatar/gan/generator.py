@@ -1,4 +1,5 @@
-"""Generator: noise -> mapping MLP -> w -> named, bounded coefficient heads -> AvatarParams.
+"""Generator: noise -> mapping MLP (+ a learned offset per latent mode) -> w -> named, bounded
+coefficient heads -> AvatarParams.
 
 ========== ======================================================================================
 head       output
@@ -43,6 +44,13 @@ from mesh_avatar.params import (
 def normalize_z(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """(B, Z) -> (B, Z) scaled to unit root-mean-square per sample (StyleGAN's pixel norm)."""
     return z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + eps)
+
+
+def latent_mode(z: torch.Tensor, modes: int) -> torch.Tensor:
+    """(B, Z) noise -> (B,) mode index in [0, modes): the position of the largest of the first
+    ``modes`` coordinates. For Gaussian noise every mode is equally likely, and the mode stays a
+    function of the one latent tensor (seeds, sampling and checkpoints need nothing new)."""
+    return z[:, :modes].argmax(dim=1)
 
 
 def leaky_clamp(h: torch.Tensor, leak: float) -> torch.Tensor:
@@ -124,6 +132,11 @@ class CoefficientGenerator(nn.Module):
             mouth_close_columns(expression_names) if expression_kind == "blendshape" else None
         )
         self.register_buffer("w_avg", torch.zeros(c.w_dim))
+        self.mode_offsets = (
+            nn.Parameter(c.latent_mode_scale * torch.randn(c.latent_modes, c.w_dim))
+            if c.latent_modes
+            else None
+        )
         bounds = [c.yaw_bound, c.pitch_bound, c.roll_bound] + [c.translation_bound] * 3
         self.register_buffer("pose_bounds", torch.tensor(bounds), persistent=False)
 
@@ -132,8 +145,11 @@ class CoefficientGenerator(nn.Module):
         return self.config.z_dim
 
     def map(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """(B, z_dim) -> (B, w_dim), pulled towards the running mean ``w_avg`` by ``truncation``."""
+        """(B, z_dim) -> (B, w_dim) (plus the offset of the latent's mode, with ``latent_modes``),
+        pulled towards the running mean ``w_avg`` by ``truncation``."""
         w = self.mapping(z)
+        if self.mode_offsets is not None:
+            w = w + self.mode_offsets[latent_mode(z, self.mode_offsets.shape[0])]
         if truncation != 1.0:
             w = self.w_avg + truncation * (w - self.w_avg)
         return w

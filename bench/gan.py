@@ -152,6 +152,10 @@ def main() -> None:
     print(f"precision {pr['precision']:.3f} recall {pr['recall']:.3f} (bar >= 0.7); prior: "
           f"{result['precision_recall']['prior']}; real half vs real half (a perfect "
           f"generator): {ceiling}")  # fmt: skip
+    swaps = result.get("group_swaps", {})
+    if swaps:
+        print("with one group taken from real avatars: " + ", ".join(
+            f"{g} precision {v['precision']:.3f} recall {v['recall']:.3f}" for g, v in swaps.items()))  # fmt: skip
     for group, cov in result.get("coverage", {}).items():
         if isinstance(cov, dict):
             shares = {k: round(v["generated_share"], 3) for k, v in cov["components"].items()}

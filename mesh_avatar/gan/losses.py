@@ -110,10 +110,10 @@ def prior_penalty(
         std_unit.append(params.expression)
         terms = []
     terms += [gaussian_kl(group, cap_only=cap_only) for group in std_unit]
-    if correlation:
-        terms += [total_correlation(group).reshape(1) for group in std_unit]
     if reference_lighting is not None:
         offset = params.lighting - reference_lighting.to(params.lighting)
         terms.append(0.5 * offset.square().mean(dim=0).flatten())
-    count = sum(t.shape[0] for t in terms) - (len(std_unit) if correlation else 0)
-    return torch.cat(terms).sum() / max(count, 1)
+    total = torch.cat(terms).sum()
+    if correlation:
+        total = total + sum(total_correlation(group) for group in std_unit)
+    return total / max(sum(t.shape[0] for t in terms), 1)

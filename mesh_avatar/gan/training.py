@@ -126,9 +126,11 @@ def step_generator(seed: int, step: int, stream: int, rank: int = 0) -> torch.Ge
     return torch.Generator().manual_seed(avatar_seed(seed, (step * 8 + stream) * 1024 + rank))
 
 
-def latent_batch(seed: int, step: int, batch: int, z_dim: int, rank: int = 0) -> torch.Tensor:
-    """(batch, z_dim) noise of step ``step``."""
-    return torch.randn(batch, z_dim, generator=step_generator(seed, step, STREAM_LATENT, rank))
+def latent_batch(
+    seed: int, step: int, batch: int, z_dim: int, rank: int = 0, stream: int = STREAM_LATENT
+) -> torch.Tensor:
+    """(batch, z_dim) noise of step ``step`` (the rendered batch's, or another ``stream``'s)."""
+    return torch.randn(batch, z_dim, generator=step_generator(seed, step, stream, rank))
 
 
 def real_batch(
@@ -215,7 +217,8 @@ def generator_step(
     dist_info: Distributed | None = None,
 ) -> dict[str, float]:
     """One G update: the non-saturating loss of D on ``fakes`` (which still carry G's graph, as
-    do their ``params``) plus the weighted prior penalty."""
+    do their ``params``) plus the weighted prior penalty, measured on ``params`` or, with
+    ``config.loss.prior_batch``, on that many other samples of G (not rendered)."""
     dist_info = dist_info or Distributed()
     set_requires_grad(state.discriminator, False)
     state.opt_g.zero_grad(set_to_none=True)
@@ -223,12 +226,13 @@ def generator_step(
     loss = generator_loss(logits)
     stats = {"loss_g": float(loss.detach())}
     if config.loss.prior_weight > 0:
+        prior_params = params
         if config.loss.prior_batch:
-            gen = step_generator(config.seed, state.step, STREAM_PRIOR, dist_info.rank)
-            z = torch.randn(config.loss.prior_batch, state.generator.z_dim, generator=gen)
-            params = state.generator(z.to(dist_info.device))
+            z = latent_batch(config.seed, state.step, config.loss.prior_batch,
+                             state.generator.z_dim, dist_info.rank, STREAM_PRIOR)  # fmt: skip
+            prior_params = state.generator(z.to(dist_info.device))
         prior = prior_penalty(
-            params,
+            prior_params,
             state.generator.expression_kind,
             state.reference_lighting,
             cap_only=config.loss.prior_spread == "cap",

@@ -62,7 +62,8 @@ class GeneratorConfig:
     #: identity coordinates the discriminator does not judge); 16 modes, at step 2,000 of the
     #: 3,000: 54 %, 0.49 and 0.46.
     latent_modes: int = 0
-    #: Std of the mode offsets at init (w has a std of about 0.8).
+    #: Std of the mode offsets at init (w has a std of about 0.8). At 0.25 the 8 modes above
+    #: did not split the skin tones (52 % inside; precision 0.75, recall 0.27).
     latent_mode_scale: float = 0.5
     identity_bound: float = 3.0
     albedo_bound: float = 3.0

@@ -142,6 +142,11 @@ def main() -> None:
     print(f"dataset: {args.n} images at {args.resolution} px in {t_data:.0f} s")
     print(f"training: {steps} steps x {args.batch} in {t_train / 60:.1f} min "
           f"({steps * args.batch / t_train:.1f} img/s, {t_train / max(steps, 1):.2f} s/step)")  # fmt: skip
+    encoder_file = run_dir / "encoder.json"
+    if encoder_file.is_file():
+        encoder = json.loads(encoder_file.read_text())
+        print(f"  of which encoder pretraining {encoder['seconds'] / 60:.1f} min; readable: "
+              f"{', '.join(encoder['readable'])}")  # fmt: skip
     print(
         f"evaluation: {t_eval:.0f} s; visible components: "
         + ", ".join(f"{g} {len(v)}" for g, v in result["visible_components"].items())

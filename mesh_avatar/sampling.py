@@ -19,7 +19,7 @@ from mesh_avatar.params import POSE_DIM, AvatarParams, CoefficientLayout, defaul
 from renderers.lighting import sh_basis
 
 #: Lambertian convolution weights of SH bands 0, 1, 2 (Ramamoorthi and Hanrahan 2001).
-_COSINE_LOBE = torch.tensor([math.pi] + [2.0 * math.pi / 3.0] * 3 + [math.pi / 4.0] * 5)
+COSINE_LOBE = torch.tensor([math.pi] + [2.0 * math.pi / 3.0] * 3 + [math.pi / 4.0] * 5)
 
 
 def avatar_seed(seed: int, index: int) -> int:
@@ -73,7 +73,7 @@ def studio_lighting(
     direction = torch.nn.functional.normalize(
         torch.tensor(key_direction, dtype=torch.float32), dim=0
     )
-    sh = _COSINE_LOBE * key_intensity * sh_basis(direction)
+    sh = COSINE_LOBE * key_intensity * sh_basis(direction)
     sh[0] += ambient * default_ambient_sh()
     return sh[:, None].repeat(1, 3)
 

@@ -79,11 +79,12 @@ def test_train_dry_run_prints_resolved_config(dataset_dir, tiny_model_data, tmp_
     config_file.write_text(json.dumps({"loss": {"r1_gamma": 0.5}, "batch": 8}))
     code = main(["train", "--data", str(dataset_dir), "--out", str(tmp_path / "runs"),
                  "--model", str(model_file), "--resolution", "16", "--config", str(config_file),
-                 "--steps", "7", "--dry-run"])  # fmt: skip
+                 "--steps", "7", "--no-encoder", "--dry-run"])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
     config = json.loads(out[: out.index("run folder")])
     assert config["steps"] == 7 and config["batch"] == 8 and config["loss"]["r1_gamma"] == 0.5
+    assert config["encoder"]["weight"] == 0.0
     assert "00000-set-16px" in out and "10 images at 16 px" in out
     assert not (tmp_path / "runs").exists()
 

@@ -20,12 +20,16 @@ def test_short_benchmark_learns_towards_the_population(tiny_model_data, tmp_path
         main(["make-dataset", "--out", str(data), "--n", "600", "--resolution", "32", *common]) == 0
     )
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"snapshot_every": 100, "checkpoint_every": 100}))
+    encoder = {"images": 2000, "validation_images": 500, "steps": 300}  # about a minute
+    config.write_text(
+        json.dumps({"snapshot_every": 100, "checkpoint_every": 100, "encoder": encoder})
+    )
     code = main(["train", "--data", str(data), "--out", str(runs), "--steps", "300",
                  "--batch", "16", "--resolution", "32", "--config", str(config),
                  "--no-tensorboard", *common])  # fmt: skip
     assert code == 0
     run_dir = runs / "00000-data-32px"
+    assert json.loads((run_dir / "encoder.json").read_text())["readable"]
     checkpoint = run_dir / "checkpoint-000300.pt"
     assert checkpoint.is_file() and (run_dir / "samples-000300.png").is_file()
     code = main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--out",

@@ -39,12 +39,18 @@ def test_train_command_under_torchrun_writes_one_run(tiny_model_data, tmp_path):
         main(["make-dataset", "--out", str(data), "--n", "32", "--resolution", "16", *common]) == 0
     )
     cli = [sys.executable, "-c", "import sys; from mesh_avatar.cli import main; sys.exit(main())"]
+    # A small coefficient encoder: both processes pretrain it, rank 0's copy is broadcast.
+    encoder = {"images": 512, "validation_images": 128, "steps": 300, "batch": 32, "lr": 0.003,
+               "channels": 8, "channel_max": 16}  # fmt: skip
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"encoder": encoder}))
     done = torchrun("--no-python", *cli, "train", "--data", str(data), "--out", str(runs),
                     "--steps", "4", "--batch", "8", "--resolution", "16", "--no-tensorboard",
-                    *common, cwd=tmp_path)  # fmt: skip
+                    "--config", str(config), *common, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     run_dirs = [p for p in runs.iterdir() if p.is_dir()]
     assert [p.name for p in run_dirs] == ["00000-data-16px"]
     assert (run_dirs[0] / "checkpoint-000004.pt").is_file()
+    assert json.loads((run_dirs[0] / "encoder.json").read_text())["readable"]
     steps = [json.loads(line)["step"] for line in (run_dirs[0] / "stats.jsonl").open()]
     assert steps == sorted(set(steps)) and steps[-1] == 4  # one writer

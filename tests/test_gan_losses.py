@@ -205,7 +205,7 @@ def test_prior_penalty_with_correlation_decorrelates_a_generator():
     for correlation in (False, True):
         torch.manual_seed(0)
         layout = CoefficientLayout(6, 2, 2)
-        config = GeneratorConfig(z_dim=4, w_dim=16, mapping_layers=2)
+        config = GeneratorConfig(z_dim=4, w_dim=16, mapping_layers=2, latent_modes=0)
         generator = CoefficientGenerator(layout, config)
         optimizer = torch.optim.Adam(generator.parameters(), lr=3e-3)
         gen = torch.Generator().manual_seed(1)

@@ -175,6 +175,8 @@ def test_latent_modes_are_equally_likely_and_each_adds_its_own_offset(tiny_model
     moved = gen.mode_offsets.grad.abs().sum(dim=1) > 0
     assert moved.tolist() == [False, False, True, False]
     # Without modes there is no offset, and w is the mapping's output.
-    no_modes = CoefficientGenerator(tiny_model.layout, GeneratorConfig(z_dim=16, w_dim=32))
+    no_modes = CoefficientGenerator(
+        tiny_model.layout, GeneratorConfig(z_dim=16, w_dim=32, latent_modes=0)
+    )
     assert no_modes.mode_offsets is None
     torch.testing.assert_close(no_modes.map(z), no_modes.mapping(z))

@@ -60,8 +60,9 @@ class GeneratorConfig:
     #: one of the two modes of the data (without: 51 %, the rest spread between and beyond
     #: them) and moved recall 0.18 -> 0.34 but precision 0.84 -> 0.68 (the offsets widen the
     #: identity coordinates the discriminator does not judge); 16 modes, at step 2,000 of the
-    #: 3,000: 54 %, 0.49 and 0.46.
-    latent_modes: int = 0
+    #: 3,000: 54 %, 0.49 and 0.46. With the encoder's readout matching, which judges those
+    #: coordinates, 8 modes split both the skin tones and the identity clusters.
+    latent_modes: int = 8
     #: Std of the mode offsets at init (w has a std of about 0.8). At 0.25 the 8 modes above
     #: did not split the skin tones (52 % inside; precision 0.75, recall 0.27).
     latent_mode_scale: float = 0.5
@@ -203,6 +204,56 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class EncoderConfig:
+    """The coefficient encoder (:mod:`mesh_avatar.gan.encoder`) and the readout matching it
+    drives: pretraining on renders of random avatars, then a sliced Wasserstein pull of the
+    generated coefficients towards the encoder's readouts of the real images."""
+
+    #: Weight of the readout matching in the generator loss; 0: no encoder is trained. On the
+    #: 64 px benchmark (3,000 steps, 8 latent modes) a weight of 5 took the generator from no
+    #: identity cluster covered to all three (0.20, 0.18 and 0.12 of the samples; real 1/3 each),
+    #: recall 0.18 -> 0.41 at precision 0.84 -> 0.70, and matched the spread of the head yaw
+    #: (0.12, real 0.12; without: 0.05). With dense random directions instead of axes and
+    #: coordinate pairs the clusters had not split after 1,250 steps.
+    weight: float = 5.0
+    #: Pretraining renders, held-out renders, Adam steps, batch and peak learning rate.
+    images: int = 16000
+    validation_images: int = 2000
+    steps: int = 2000
+    batch: int = 64
+    lr: float = 0.001
+    #: Channels of the first convolution block (doubled by each further one, up to channel_max).
+    channels: int = 32
+    channel_max: int = 256
+    #: A coordinate is matched when its held-out R^2 reaches this.
+    readable_r2: float = 0.7
+    #: Viewing conditions of the pretraining renders (radians) and the share of active
+    #: blendshapes (see :func:`~mesh_avatar.gan.encoder.sample_views`). At 64 px with 0.03
+    #: (1.6 of the default model's 52 active on average) 29 of 129 coordinates were readable
+    #: (identity 0 and 2: R^2 0.95 and 0.90); with 0.1, 22. The smile blendshapes were not
+    #: readable with either (R^2 about 0).
+    yaw_std: float = 0.2
+    pitch_std: float = 0.1
+    roll_std: float = 0.07
+    expression_probability: float = 0.03
+    #: Real readouts and random coordinate-pair directions (besides the axes) of each step's
+    #: sliced Wasserstein distance (see :func:`~mesh_avatar.gan.losses.pair_directions`).
+    real_samples: int = 512
+    directions: int = 128
+
+    def __post_init__(self) -> None:
+        _non_negative(self, "weight", "yaw_std", "pitch_std", "roll_std")
+        _positive(self, "images", "validation_images", "steps", "batch", "lr")
+        _positive(self, "channels", "channel_max", "real_samples", "directions")
+        if not 0.0 <= self.expression_probability <= 1.0:
+            raise ConfigError("EncoderConfig.expression_probability must lie in [0, 1]")
+        if not -math.inf < self.readable_r2 <= 1.0:
+            raise ConfigError("EncoderConfig.readable_r2 must be at most 1")
+        if self.validation_images < 2:
+            raise ConfigError("EncoderConfig.validation_images must be at least 2")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run; saved as ``config.json`` in the run folder."""
 
@@ -227,6 +278,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:

@@ -42,13 +42,21 @@ from mesh_avatar.gan.checkpoint import (
 from mesh_avatar.gan.config import TrainConfig, config_to_dict
 from mesh_avatar.gan.discriminator import Discriminator
 from mesh_avatar.gan.ema import ema_beta, update_ema
+from mesh_avatar.gan.encoder import (
+    CoefficientEncoder,
+    build_encoder,
+    pretrain_encoder,
+    readout_names,
+)
 from mesh_avatar.gan.generator import CoefficientGenerator
 from mesh_avatar.gan.losses import (
     discriminator_loss,
     generator_loss,
     lazy_r1_loss,
+    pair_directions,
     prior_penalty,
     r1_penalty,
+    sliced_wasserstein,
 )
 from mesh_avatar.gan.rendering import RenderFn
 from mesh_avatar.io import atomic_write_bytes, ensure_writable_dir
@@ -58,7 +66,7 @@ from mesh_avatar.sampling import avatar_seed, studio_lighting
 log = logging.getLogger(__name__)
 
 # Random streams of one step (see step_generator).
-STREAM_LATENT, STREAM_REAL, STREAM_AUGMENT, STREAM_PRIOR = 0, 1, 2, 3
+STREAM_LATENT, STREAM_REAL, STREAM_AUGMENT, STREAM_PRIOR, STREAM_READOUT = 0, 1, 2, 3, 4
 CHECKPOINT_PREFIX = "checkpoint-"
 
 
@@ -88,6 +96,10 @@ class TrainState:
     reference_lighting: torch.Tensor
     step: int = 0
     images_seen: int = 0
+    #: The pretrained coefficient encoder (``config.encoder.weight > 0``) and its readouts of
+    #: every real image, (N, T_readable); the readouts are not checkpointed (recomputed).
+    encoder: CoefficientEncoder | None = None
+    real_readouts: torch.Tensor | None = None
 
 
 def lazy_r1_ratio(config: TrainConfig) -> float:
@@ -208,6 +220,23 @@ def discriminator_step(
     return stats
 
 
+def readout_matching(
+    state: TrainState, params: AvatarParams, config: TrainConfig, rank: int = 0
+) -> torch.Tensor:
+    """Sliced Wasserstein distance between the readable coordinates of ``params`` and
+    ``config.encoder.real_samples`` of the encoder's readouts of real images (drawn, with the
+    projection directions, from the step's readout stream)."""
+    assert state.encoder is not None and state.real_readouts is not None
+    gen = step_generator(config.seed, state.step, STREAM_READOUT, rank)
+    readouts = state.real_readouts
+    index = torch.randint(0, readouts.shape[0], (config.encoder.real_samples,), generator=gen)
+    directions = pair_directions(readouts.shape[1], config.encoder.directions, gen)
+    generated = state.encoder.readable_coefficients(params)
+    return sliced_wasserstein(
+        generated, readouts[index.to(readouts.device)], directions.to(readouts.device)
+    )
+
+
 def generator_step(
     state: TrainState,
     fakes: torch.Tensor,
@@ -217,22 +246,28 @@ def generator_step(
     dist_info: Distributed | None = None,
 ) -> dict[str, float]:
     """One G update: the non-saturating loss of D on ``fakes`` (which still carry G's graph, as
-    do their ``params``) plus the weighted prior penalty, measured on ``params`` or, with
-    ``config.loss.prior_batch``, on that many other samples of G (not rendered)."""
+    do their ``params``) plus the weighted prior penalty and readout matching, measured on
+    ``params`` or, with ``config.loss.prior_batch``, on that many other samples of G (not
+    rendered)."""
     dist_info = dist_info or Distributed()
     set_requires_grad(state.discriminator, False)
     state.opt_g.zero_grad(set_to_none=True)
     logits = state.discriminator(diff_augment(fakes, config.augment, augment_gen))
     loss = generator_loss(logits)
     stats = {"loss_g": float(loss.detach())}
+    matching = (
+        config.encoder.weight > 0
+        and state.real_readouts is not None
+        and state.real_readouts.shape[1] > 0
+    )
+    sample_params = params
+    if config.loss.prior_batch and (config.loss.prior_weight > 0 or matching):
+        z = latent_batch(config.seed, state.step, config.loss.prior_batch,
+                         state.generator.z_dim, dist_info.rank, STREAM_PRIOR)  # fmt: skip
+        sample_params = state.generator(z.to(dist_info.device))
     if config.loss.prior_weight > 0:
-        prior_params = params
-        if config.loss.prior_batch:
-            z = latent_batch(config.seed, state.step, config.loss.prior_batch,
-                             state.generator.z_dim, dist_info.rank, STREAM_PRIOR)  # fmt: skip
-            prior_params = state.generator(z.to(dist_info.device))
         prior = prior_penalty(
-            prior_params,
+            sample_params,
             state.generator.expression_kind,
             state.reference_lighting,
             cap_only=config.loss.prior_spread == "cap",
@@ -240,6 +275,10 @@ def generator_step(
         )
         loss = loss + config.loss.prior_weight * prior
         stats["prior"] = float(prior.detach())
+    if matching:
+        distance = readout_matching(state, sample_params, config, dist_info.rank)
+        loss = loss + config.encoder.weight * distance
+        stats["readout_distance"] = float(distance.detach())
     loss.backward()
     average_gradients(state.generator, dist_info)
     state.opt_g.step()
@@ -274,6 +313,48 @@ def train_step(
     update_ema(state.generator_ema, state.generator, beta)
     state.step += 1
     return stats
+
+
+def prepare_encoder(
+    state: TrainState,
+    config: TrainConfig,
+    model: Any,
+    render: RenderFn,
+    images: torch.Tensor,
+    run_dir: Path,
+    progress: bool,
+    dist_info: Distributed,
+) -> None:
+    """Pretrain the encoder unless a resumed checkpoint brought it, then read every real image
+    with it. Every process pretrains the same one (bit-identical on the CPU); rank 0's weights
+    are copied to the others so GPUs agree too. Its statistics go to ``run_dir/encoder.json``."""
+    if state.encoder is None:
+        encoder, stats = pretrain_encoder(
+            model, render, config.resolution, config.encoder, config.seed,
+            progress=progress and dist_info.is_main,
+        )  # fmt: skip
+        broadcast_module(encoder, dist_info)
+        encoder.readable.copy_(encoder.r2 >= config.encoder.readable_r2)
+        state.encoder = encoder
+        if dist_info.is_main:
+            atomic_write_bytes(run_dir / "encoder.json", json.dumps(stats, indent=2).encode())
+    state.real_readouts = state.encoder.read(images)
+    if not state.real_readouts.shape[1]:
+        log.warning(
+            "the encoder reads no coefficient with R^2 >= %g; training without readout matching",
+            config.encoder.readable_r2,
+        )
+
+
+def broadcast_module(module: nn.Module, dist_info: Distributed) -> None:
+    """Copy rank 0's parameters and floating-point buffers to every process (no-op for a single
+    process)."""
+    if dist_info.world == 1:
+        return
+    import torch.distributed as dist
+
+    for tensor in [*module.parameters(), *(b for b in module.buffers() if b.is_floating_point())]:
+        dist.broadcast(tensor.data, src=0)
 
 
 def stop_requested(local: bool, dist_info: Distributed) -> bool:
@@ -311,11 +392,19 @@ def state_to_checkpoint(
         "optimizer_g": state.opt_g.state_dict(),
         "optimizer_d": state.opt_d.state_dict(),
         "stats": {k: float(v) for k, v in stats.items()},
+        **({"encoder": state.encoder.state_dict()} if state.encoder is not None else {}),
     }
 
 
-def restore_state(state: TrainState, checkpoint: dict[str, Any], model: Any, source: str) -> None:
-    """Load weights, optimiser states and counters from a checkpoint dictionary."""
+def restore_state(
+    state: TrainState,
+    checkpoint: dict[str, Any],
+    model: Any,
+    source: str,
+    config: TrainConfig | None = None,
+) -> None:
+    """Load weights, optimiser states, counters and the encoder (built for ``config``, needed
+    when the checkpoint has one) from a checkpoint dictionary."""
     check_model_matches(checkpoint["model"], model, source)
     load_weights(state.generator, checkpoint["generator"], source, "generator")
     load_weights(state.generator_ema, checkpoint["generator_ema"], source, "generator")
@@ -324,6 +413,11 @@ def restore_state(state: TrainState, checkpoint: dict[str, Any], model: Any, sou
     state.opt_d.load_state_dict(checkpoint["optimizer_d"])
     state.step = int(checkpoint["step"])
     state.images_seen = int(checkpoint["images_seen"])
+    if "encoder" in checkpoint and config is not None:
+        encoder = build_encoder(config.resolution, len(readout_names(model)), config.encoder)
+        load_weights(encoder, checkpoint["encoder"], source, "encoder")
+        device = state.reference_lighting.device
+        state.encoder = encoder.to(device).eval().requires_grad_(False)
 
 
 def write_checkpoint(
@@ -432,11 +526,14 @@ def train(
 
     state = build_state(config, model, dist_info.device)
     if resume_from is not None:
-        restore_state(state, load_checkpoint(resume_from), model, str(resume_from))
+        restore_state(state, load_checkpoint(resume_from), model, str(resume_from), config)
         log.info("resumed from %s at step %d", resume_from, state.step)
     main = dist_info.is_main
     if main:
         ensure_writable_dir(run_dir)
+    deadline = time.monotonic() + config.max_minutes * 60.0 if config.max_minutes else math.inf
+    if config.encoder.weight > 0:
+        prepare_encoder(state, config, model, render, images, run_dir, progress, dist_info)
     stats_log = StatsLog(run_dir, state.step, tensorboard) if main else None
     fixed_z = snapshot_latents(config, state.generator.z_dim).to(dist_info.device)
     if main and state.step == 0:
@@ -453,7 +550,6 @@ def train(
         unit="step",
         disable=not (progress and main),
     )
-    deadline = time.monotonic() + config.max_minutes * 60.0 if config.max_minutes else math.inf
     try:
         while state.step < config.steps:
             stats = train_step(state, model, render, images, config, dist_info)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import torch
 
-from mesh_avatar.gan.config import DiscriminatorConfig, GeneratorConfig, LossConfig, TrainConfig
+from mesh_avatar.gan.config import (
+    DiscriminatorConfig,
+    EncoderConfig,
+    GeneratorConfig,
+    LossConfig,
+    TrainConfig,
+)
 
 RES = 16
 
 
 def small_config(**changes) -> TrainConfig:
-    """A TrainConfig with small networks, R1 every 2 steps and frequent files; ``changes`` override."""
+    """A TrainConfig with small networks, R1 every 2 steps, frequent files and no coefficient
+    encoder; ``changes`` override."""
     base = dict(
         data="unused",
         resolution=RES,
@@ -24,6 +31,7 @@ def small_config(**changes) -> TrainConfig:
         generator=GeneratorConfig(z_dim=8, w_dim=16, mapping_layers=2),
         discriminator=DiscriminatorConfig(channel_base=64, channel_max=8),
         loss=LossConfig(r1_gamma=0.1, r1_interval=2),
+        encoder=EncoderConfig(weight=0.0),
     )
     base.update(changes)
     return TrainConfig(**base)

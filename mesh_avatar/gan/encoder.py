@@ -36,6 +36,7 @@ from torch import nn
 from mesh_avatar.gan.config import EncoderConfig
 from mesh_avatar.gan.rendering import RenderFn
 from mesh_avatar.params import POSE_DIM, SH_BANDS, AvatarParams, default_ambient_sh
+from mesh_avatar.preview import images_to_uint8
 from mesh_avatar.sampling import COSINE_LOBE, PriorConfig, sample_prior
 from renderers.lighting import sh_basis
 
@@ -94,7 +95,7 @@ def sample_views(model: Any, n: int, seed: int, config: EncoderConfig) -> Avatar
     rotation_std = torch.tensor([config.yaw_std, config.pitch_std, config.roll_std])
     pose = torch.zeros(n, POSE_DIM)
     pose[:, :3] = torch.randn(n, 3, generator=gen) * rotation_std
-    azimuth = (torch.rand(n, generator=gen) * 2.0 - 1.0) * 1.0
+    azimuth = torch.rand(n, generator=gen) * 2.0 - 1.0
     elevation = torch.rand(n, generator=gen) * 1.2 - 0.35
     direction = torch.stack(
         [
@@ -120,7 +121,7 @@ def render_uint8(
     parts = []
     for start in range(0, params.batch_size, chunk):
         images = render(model, params.select(slice(start, start + chunk)).to(device))
-        parts.append(((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu())
+        parts.append(torch.from_numpy(images_to_uint8(images)).permute(0, 3, 1, 2))
     return torch.cat(parts)
 
 

@@ -78,9 +78,9 @@ def test_sample_views_is_seeded_and_follows_the_config(tiny_model):
 
 def test_encoder_shapes_and_readable_columns(tiny_model):
     names = readout_names(tiny_model)
-    encoder = CoefficientEncoder(RES, len(names), channels=8, channel_max=16)
+    encoder = CoefficientEncoder(RES, len(names), channels=8, channel_max=16, readable_r2=0.7)
     assert encoder(torch.zeros(2, 3, RES, RES)).shape == (2, len(names))
-    encoder.readable[[0, 3]] = True
+    encoder.r2[[0, 3]] = 0.9
     encoder.target_mean[0], encoder.target_std[0] = 1.0, 2.0
     params = sample_views(tiny_model, 4, seed=0, config=TINY)
     identity = params.identity.clone().requires_grad_(True)
@@ -145,14 +145,14 @@ def test_readout_matching_pulls_the_generator(tiny_model):
     stats = generator_step(state, fakes, params, config, torch.Generator().manual_seed(0))
     assert stats["readout_distance"] > 0
     # An encoder that reads nothing leaves the loss without the term.
-    readable = state.encoder.readable.clone()
-    state.encoder.readable.zero_()
+    r2 = state.encoder.r2.clone()
+    state.encoder.r2.fill_(-1.0)
     state.real_readouts = state.encoder.read(random_images())
     params = state.generator(torch.randn(4, config.generator.z_dim))
     stats = generator_step(state, render(tiny_model, params), params, config,
                            torch.Generator().manual_seed(0))  # fmt: skip
     assert "readout_distance" not in stats
-    state.encoder.readable.copy_(readable)
+    state.encoder.r2.copy_(r2)
     state.real_readouts = state.encoder.read(random_images())
     # The readable yaw (see above) feeds the loss on its own: the pose head gets its gradient.
     state.generator.zero_grad()

@@ -144,12 +144,15 @@ class CoefficientEncoder(nn.Module):
     the discriminator's equalised-learning-rate residual trunk with its narrow 64 px layers read
     identity 2 with R^2 0.39 after 2,000 steps; this one 0.89.) Buffers: ``target_mean`` and
     ``target_std`` (T,) standardise the targets; ``r2`` (T,) is the held-out R^2 of each readout
-    and ``readable`` (T,) bool the coordinates the GAN uses.
+    (0 until pretrained). The coordinates with ``r2 >= readable_r2`` are :attr:`readable`.
     """
 
-    def __init__(self, resolution: int, n_targets: int, channels: int, channel_max: int):
+    def __init__(
+        self, resolution: int, n_targets: int, channels: int, channel_max: int, readable_r2: float
+    ):
         super().__init__()
         self.resolution = resolution
+        self.readable_r2 = readable_r2
         blocks, res, width, previous = [], resolution, channels, 3
         while res > 4:
             blocks.append(conv_block(previous, width))
@@ -160,7 +163,11 @@ class CoefficientEncoder(nn.Module):
         self.register_buffer("target_mean", torch.zeros(n_targets))
         self.register_buffer("target_std", torch.ones(n_targets))
         self.register_buffer("r2", torch.zeros(n_targets))
-        self.register_buffer("readable", torch.zeros(n_targets, dtype=torch.bool))
+
+    @property
+    def readable(self) -> torch.Tensor:
+        """(T,) bool: the coordinates read with held-out R^2 of at least ``readable_r2``."""
+        return self.r2 >= self.readable_r2
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = self.blocks(images).flatten(1)
@@ -175,18 +182,21 @@ class CoefficientEncoder(nn.Module):
         return self.standardise(readout_targets(params))[:, self.readable]
 
     @torch.no_grad()
-    def read(self, images: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    def predict(self, images: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+        """(N, 3, R, R) uint8 images -> (N, T) standardised readouts, ``chunk`` at a time."""
+        device = self.target_mean.device
+        return torch.cat([self(c.to(device).float() / 127.5 - 1.0) for c in images.split(chunk)])
+
+    def read(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, R, R) uint8 images -> (N, T_readable) standardised readouts of the readable
         coordinates."""
-        device = self.target_mean.device
-        parts = [
-            self(c.to(device).float() / 127.5 - 1.0)[:, self.readable] for c in images.split(chunk)
-        ]
-        return torch.cat(parts)
+        return self.predict(images)[:, self.readable]
 
 
 def build_encoder(resolution: int, n_targets: int, config: EncoderConfig) -> CoefficientEncoder:
-    return CoefficientEncoder(resolution, n_targets, config.channels, config.channel_max)
+    return CoefficientEncoder(
+        resolution, n_targets, config.channels, config.channel_max, config.readable_r2
+    )
 
 
 def pretrain_encoder(
@@ -245,12 +255,9 @@ def pretrain_encoder(
     encoder.eval().requires_grad_(False)
     with torch.no_grad():
         truth = encoder.standardise(readout_targets(held_out).to(device))
-        predicted = torch.cat(
-            [encoder(c.to(device).float() / 127.5 - 1.0) for c in held_out_images.split(256)]
-        )
+        predicted = encoder.predict(held_out_images)
         residual = (predicted - truth).square().mean(0)
         encoder.r2.copy_(1.0 - residual / truth.var(0, unbiased=False).clamp_min(1e-6))
-        encoder.readable.copy_(encoder.r2 >= config.readable_r2)
     names = readout_names(model)
     readable = [n for n, keep in zip(names, encoder.readable.tolist(), strict=True) if keep]
     stats = {

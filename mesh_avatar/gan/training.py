@@ -334,7 +334,6 @@ def prepare_encoder(
             progress=progress and dist_info.is_main,
         )  # fmt: skip
         broadcast_module(encoder, dist_info)
-        encoder.readable.copy_(encoder.r2 >= config.encoder.readable_r2)
         state.encoder = encoder
         if dist_info.is_main:
             atomic_write_bytes(run_dir / "encoder.json", json.dumps(stats, indent=2).encode())
@@ -347,13 +346,12 @@ def prepare_encoder(
 
 
 def broadcast_module(module: nn.Module, dist_info: Distributed) -> None:
-    """Copy rank 0's parameters and floating-point buffers to every process (no-op for a single
-    process)."""
+    """Copy rank 0's parameters and buffers to every process (no-op for a single process)."""
     if dist_info.world == 1:
         return
     import torch.distributed as dist
 
-    for tensor in [*module.parameters(), *(b for b in module.buffers() if b.is_floating_point())]:
+    for tensor in [*module.parameters(), *module.buffers()]:
         dist.broadcast(tensor.data, src=0)
 
 

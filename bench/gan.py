@@ -161,6 +161,16 @@ def main() -> None:
     if swaps:
         print("with one group taken from real avatars: " + ", ".join(
             f"{g} precision {v['precision']:.3f} recall {v['recall']:.3f}" for g, v in swaps.items()))  # fmt: skip
+    spread = [
+        (ratio, f"{group} {index}")
+        for group, ratios in result.get("coordinate_spread", {}).items()
+        for index, ratio in ratios.items()
+    ]
+    if spread:
+        spread.sort(reverse=True)
+        print("generated/real std of visible coefficients: widest " + ", ".join(
+            f"{name} {ratio:.2f}" for ratio, name in spread[:4]) + "; narrowest " + ", ".join(
+            f"{name} {ratio:.2f}" for ratio, name in spread[-4:]))  # fmt: skip
     for group, cov in result.get("coverage", {}).items():
         if isinstance(cov, dict):
             shares = {k: round(v["generated_share"], 3) for k, v in cov["components"].items()}

@@ -38,6 +38,10 @@ def test_short_benchmark_learns_towards_the_population(tiny_model_data, tmp_path
     report = json.loads(result.read_text())
     assert set(report) >= {"frechet", "precision_recall", "coverage", "diversity", "bar"}
     assert report["visible_components"]["albedo"]  # skin tone is visible at 32 px
+    # One spread ratio per visible coefficient, keyed like visible_components.
+    spread = report["coordinate_spread"]
+    assert {g: [int(k) for k in v] for g, v in spread.items()} == report["visible_components"]
+    assert all(r >= 0 for ratios in spread.values() for r in ratios.values())
     # Learning signal: closer to the population than the prior is, and not collapsed.
     assert report["frechet"]["ratio"] < 0.8
     # The ceiling (real half against real half) is closer to the data than the prior is.

@@ -170,6 +170,27 @@ def test_discriminator_attribution_finds_the_group_the_verdict_rests_on(tiny_mod
         )
 
 
+def test_coordinate_spread_names_the_coefficients_generated_too_wide_or_narrow():
+    from mesh_avatar.gan.evaluation import coordinate_spread
+
+    rng = np.random.default_rng(0)
+    visible = {
+        "identity": np.array([True, False, True]),
+        "expression": np.array([False, True, True]),
+        "albedo": np.array([True]),
+    }
+    # Expression 1: never used by either set; expression 2: used by the real set only.
+    real = rng.standard_normal((4000, 5)) * [1.0, 0.5, 0.0, 0.5, 2.0]
+    fake = rng.standard_normal((4000, 5)) * [1.0, 1.5, 0.01, 0.0, 1.0]
+    spread = coordinate_spread(real, fake, visible)
+    assert list(spread["identity"]) == ["0", "2"] and list(spread["expression"]) == ["1", "2"]
+    assert spread["identity"]["0"] == pytest.approx(1.0, abs=0.05)
+    assert spread["identity"]["2"] == pytest.approx(3.0, rel=0.05)  # 1.5 / 0.5
+    assert spread["expression"]["1"] == pytest.approx(1.0)  # both at the 0.05 floor
+    assert spread["expression"]["2"] == pytest.approx(0.1, rel=0.05)  # the floor / 0.5
+    assert spread["albedo"]["0"] == pytest.approx(0.5, rel=0.05)
+
+
 def test_group_swaps_find_the_group_that_costs_the_recall():
     from mesh_avatar.gan.evaluation import group_swaps
 

@@ -7,7 +7,7 @@ half of the real set against the other: what a perfect generator would get (k-NN
 recall fall with the number of dimensions, so this ceiling is well below 1), and, given the run's
 discriminator, which coefficient groups its verdict rests on. ``group_swaps`` scores the generated
 set again with one group's coefficients taken from real avatars: which group's mismatch costs
-the recall. Always: image-space diversity and a mode-collapse check.
+the recall; ``coordinate_spread`` compares each visible coefficient's generated and real spread. Always: image-space diversity and a mode-collapse check.
 """
 
 from __future__ import annotations
@@ -125,6 +125,31 @@ def group_swaps(
                 "recall": scores["recall"],
             }
         start += size
+    return out
+
+
+def coordinate_spread(
+    real: np.ndarray, fake: np.ndarray, visible: dict[str, np.ndarray], floor: float = 0.05
+) -> dict[str, dict[str, float]]:
+    """Generated std over real std of each visible coefficient, both raised to ``floor`` (as the
+    real std is in the standardisation of the scores, so a coefficient both sets leave at 0 has
+    ratio 1).
+
+    ``real`` and ``fake`` are :func:`visible_matrix` outputs for ``visible`` (group -> (K,) bool).
+    A coordinate well above 1 spreads generated avatars where there are no real ones (it costs
+    precision); well below 1, the generator misses part of the real range (it costs recall).
+
+    Returns:
+        group -> {coefficient index as a string: ratio}.
+    """
+    ratios = np.maximum(fake.std(0), floor) / np.maximum(real.std(0), floor)
+    out: dict[str, dict[str, float]] = {}
+    start = 0
+    for group in GROUPS:
+        indices = np.nonzero(visible[group])[0]
+        group_ratios = ratios[start : start + len(indices)]
+        out[group] = {str(k): float(r) for k, r in zip(indices, group_ratios, strict=True)}
+        start += len(indices)
     return out
 
 
@@ -294,6 +319,7 @@ def evaluate_generator(
     }
     sizes = {group: int(visible[group].sum()) for group in GROUPS}
     result["group_swaps"] = group_swaps(real_x, fake_x, sizes, prior_scores["frechet"], seed)
+    result["coordinate_spread"] = coordinate_spread(real_x, fake_x, visible)
     if dataset.population is not None and dataset.labels is not None:
         result["coverage"] = mixture_coverage(dataset, model, fake, visible)
     if discriminator is not None:

@@ -7,7 +7,8 @@ half of the real set against the other: what a perfect generator would get (k-NN
 recall fall with the number of dimensions, so this ceiling is well below 1), and, given the run's
 discriminator, which coefficient groups its verdict rests on. ``group_swaps`` scores the generated
 set again with one group's coefficients taken from real avatars: which group's mismatch costs
-the recall; ``coordinate_spread`` compares each visible coefficient's generated and real spread. Always: image-space diversity and a mode-collapse check.
+the recall; ``coordinate_spread`` compares each visible coefficient's generated and real spread.
+Always: image-space diversity and a mode-collapse check.
 """
 
 from __future__ import annotations
@@ -131,9 +132,9 @@ def group_swaps(
 def coordinate_spread(
     real: np.ndarray, fake: np.ndarray, visible: dict[str, np.ndarray], floor: float = 0.05
 ) -> dict[str, dict[str, float]]:
-    """Generated std over real std of each visible coefficient, both raised to ``floor`` (as the
-    real std is in the standardisation of the scores, so a coefficient both sets leave at 0 has
-    ratio 1).
+    """Generated std over real std of each visible coefficient, both raised to ``floor`` (the
+    scores' standardisation raises the real std to it too; a coefficient that both sets leave
+    at 0 has ratio 1).
 
     ``real`` and ``fake`` are :func:`visible_matrix` outputs for ``visible`` (group -> (K,) bool).
     A coordinate well above 1 spreads generated avatars where there are no real ones (it costs

@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
+
+from support.small_training import TINY_ENCODER
 
 from mesh_avatar.cli import main
 from mesh_avatar.morphable import save_model
@@ -40,10 +43,8 @@ def test_train_command_under_torchrun_writes_one_run(tiny_model_data, tmp_path):
     )
     cli = [sys.executable, "-c", "import sys; from mesh_avatar.cli import main; sys.exit(main())"]
     # A small coefficient encoder: both processes pretrain it, rank 0's copy is broadcast.
-    encoder = {"images": 512, "validation_images": 128, "steps": 300, "batch": 32, "lr": 0.003,
-               "channels": 8, "channel_max": 16}  # fmt: skip
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"encoder": encoder}))
+    config.write_text(json.dumps({"encoder": asdict(TINY_ENCODER)}))
     done = torchrun("--no-python", *cli, "train", "--data", str(data), "--out", str(runs),
                     "--steps", "4", "--batch", "8", "--resolution", "16", "--no-tensorboard",
                     "--config", str(config), *common, cwd=tmp_path)  # fmt: skip

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from support.small_training import RES, random_images, small_config
+from support.small_training import RES, TINY_ENCODER, random_images, small_config
 from support.toy_render import ToyRender
 
 from mesh_avatar.gan.checkpoint import load_checkpoint
@@ -24,25 +24,10 @@ from mesh_avatar.gan.losses import pair_directions, sliced_wasserstein
 from mesh_avatar.gan.training import build_state, generator_step, readout_matching, train
 from mesh_avatar.sampling import studio_lighting
 
-#: A small encoder for the tiny model at 16 px (about 2 s of pretraining; with the toy renderer
-#: it learns to read the head rotation).
-TINY = EncoderConfig(
-    weight=1.0,
-    images=512,
-    validation_images=128,
-    steps=300,
-    batch=32,
-    lr=0.003,
-    channels=8,
-    channel_max=16,
-    real_samples=8,
-    directions=4,
-)
-
 
 def test_readout_targets_order_and_names(tiny_model):
     layout = tiny_model.layout
-    params = sample_views(tiny_model, 3, seed=0, config=TINY)
+    params = sample_views(tiny_model, 3, seed=0, config=TINY_ENCODER)
     targets = readout_targets(params)
     names = readout_names(tiny_model)
     assert targets.shape == (3, len(names))
@@ -82,7 +67,7 @@ def test_encoder_shapes_and_readable_columns(tiny_model):
     assert encoder(torch.zeros(2, 3, RES, RES)).shape == (2, len(names))
     encoder.r2[[0, 3]] = 0.9
     encoder.target_mean[0], encoder.target_std[0] = 1.0, 2.0
-    params = sample_views(tiny_model, 4, seed=0, config=TINY)
+    params = sample_views(tiny_model, 4, seed=0, config=TINY_ENCODER)
     identity = params.identity.clone().requires_grad_(True)
     picked = encoder.readable_coefficients(params.with_fields(identity=identity))
     assert picked.shape == (4, 2)
@@ -94,20 +79,20 @@ def test_encoder_shapes_and_readable_columns(tiny_model):
 
 def test_pretraining_learns_to_read_the_coefficients(tiny_model):
     render = ToyRender(RES)
-    encoder, stats = pretrain_encoder(tiny_model, render, RES, TINY, seed=1, progress=False)
+    encoder, stats = pretrain_encoder(tiny_model, render, RES, TINY_ENCODER, seed=1, progress=False)
     assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
     names = readout_names(tiny_model)
     yaw = names.index("yaw")
     # Held-out R^2 of the yaw against an encoder of the same seed trained for one step.
     untrained, _ = pretrain_encoder(
-        tiny_model, render, RES, replace(TINY, steps=1), seed=1,
+        tiny_model, render, RES, replace(TINY_ENCODER, steps=1), seed=1,
         progress=False,
     )  # fmt: skip
     assert encoder.r2[yaw] > 0.7 and untrained.r2[yaw] < 0.2
-    assert torch.equal(encoder.readable, encoder.r2 >= TINY.readable_r2)
+    assert torch.equal(encoder.readable, encoder.r2 >= TINY_ENCODER.readable_r2)
     assert "yaw" in stats["readable"]
     assert stats["readable"] == [
-        n for n, r in zip(names, encoder.r2, strict=True) if r >= TINY.readable_r2
+        n for n, r in zip(names, encoder.r2, strict=True) if r >= TINY_ENCODER.readable_r2
     ]
 
 
@@ -135,10 +120,12 @@ def test_sliced_wasserstein_values():
 
 
 def test_readout_matching_pulls_the_generator(tiny_model):
-    config = small_config(encoder=TINY)
+    config = small_config(encoder=TINY_ENCODER)
     state = build_state(config, tiny_model)
     render = ToyRender(RES)
-    state.encoder, _ = pretrain_encoder(tiny_model, render, RES, TINY, seed=0, progress=False)
+    state.encoder, _ = pretrain_encoder(
+        tiny_model, render, RES, TINY_ENCODER, seed=0, progress=False
+    )
     state.real_readouts = state.encoder.read(random_images())
     params = state.generator(torch.randn(4, config.generator.z_dim))
     fakes = render(tiny_model, params)
@@ -162,11 +149,11 @@ def test_readout_matching_pulls_the_generator(tiny_model):
 
 
 def test_training_with_the_encoder_checkpoints_and_resumes_it(tiny_model, tmp_path, monkeypatch):
-    config = small_config(encoder=TINY, optim=OptimConfig(schedule="constant"))
+    config = small_config(encoder=TINY_ENCODER, optim=OptimConfig(schedule="constant"))
     render, images = ToyRender(RES), random_images()
     full = train(config, tmp_path / "full", tiny_model, render, images, progress=False)
     assert (tmp_path / "full" / "encoder.json").is_file()
-    killed = small_config(steps=2, encoder=TINY, optim=config.optim)
+    killed = small_config(steps=2, encoder=TINY_ENCODER, optim=config.optim)
     train(killed, tmp_path / "part", tiny_model, render, images, progress=False)
     checkpoint = tmp_path / "part" / "checkpoint-000002.pt"
     assert "encoder" in load_checkpoint(checkpoint)

@@ -14,6 +14,21 @@ from mesh_avatar.gan.config import (
 
 RES = 16
 
+#: A small encoder for the tiny model at 16 px (about 2 s of pretraining; with the toy renderer
+#: it learns to read the head rotation).
+TINY_ENCODER = EncoderConfig(
+    weight=1.0,
+    images=512,
+    validation_images=128,
+    steps=300,
+    batch=32,
+    lr=0.003,
+    channels=8,
+    channel_max=16,
+    real_samples=8,
+    directions=4,
+)
+
 
 def small_config(**changes) -> TrainConfig:
     """A TrainConfig with small networks, R1 every 2 steps, frequent files and no coefficient
